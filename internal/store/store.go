@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Sentinel errors; callers branch on them with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	ErrConflict = errors.New("store: changed concurrently")
+)
+
+// DefaultPrefix is where Gantry keeps its objects in etcd.
+const DefaultPrefix = "/gantry/v1/"
+
+// Options configure a Store.
+type Options struct {
+	Client *clientv3.Client
+	Prefix string // defaults to DefaultPrefix
+	Logger *slog.Logger
+}
+
+// Store is the typed repository: its tables are the object kinds.
+type Store struct {
+	Clusters        *Table[ClusterRecord]
+	TaskDefinitions *Table[TaskDefinitionRecord]
+	Families        *Table[FamilyRecord]
+
+	cli    *clientv3.Client
+	prefix string
+	log    *slog.Logger
+	tables map[string]cache
+
+	mu      sync.Mutex
+	rev     int64         // highest revision the cache has applied
+	changed chan struct{} // closed when rev advances
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// cache is one table's view of the watch stream.
+type cache interface {
+	apply(key string, value []byte, modRev int64) error
+	remove(key string)
+	reset()
+}
+
+// Open loads every object into the cache and starts the watch that keeps it
+// current. Close stops it.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	s := &Store{
+		cli:     opts.Client,
+		prefix:  opts.Prefix,
+		log:     opts.Logger,
+		tables:  map[string]cache{},
+		changed: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.Clusters = newTable[ClusterRecord](s, "clusters")
+	s.TaskDefinitions = newTable[TaskDefinitionRecord](s, "taskdefs")
+	s.Families = newTable[FamilyRecord](s, "families")
+
+	rev, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.watch(wctx, rev)
+	return s, nil
+}
+
+// Close stops the watch. The etcd client belongs to the caller.
+func (s *Store) Close() {
+	s.cancel()
+	<-s.done
+}
+
+// load reads the whole prefix at one revision, page by page, into fresh
+// caches and returns that revision.
+func (s *Store) load(ctx context.Context) (int64, error) {
+	for _, t := range s.tables {
+		t.reset()
+	}
+	end := clientv3.GetPrefixRangeEnd(s.prefix)
+	key, rev := s.prefix, int64(0)
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(1000)}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		resp, err := s.cli.Get(ctx, key, opts...)
+		if err != nil {
+			return 0, fmt.Errorf("store: load %s: %w", s.prefix, err)
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			s.applyPut(string(kv.Key), kv.Value, kv.ModRevision)
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	s.advance(rev)
+	return rev, nil
+}
+
+// watch applies every change after rev to the caches until ctx ends. After a
+// compaction it reloads; after any other interruption it resumes.
+func (s *Store) watch(ctx context.Context, rev int64) {
+	defer close(s.done)
+	for ctx.Err() == nil {
+		wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), s.prefix,
+			clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
+		for resp := range wch {
+			if resp.CompactRevision != 0 {
+				s.log.Warn("watch fell behind compaction; reloading", "compact_revision", resp.CompactRevision)
+				if r, err := s.load(ctx); err == nil {
+					rev = r
+				}
+				break
+			}
+			if err := resp.Err(); err != nil {
+				s.log.Warn("watch interrupted", "err", err)
+				break
+			}
+			rev = s.applyEvents(resp, rev)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) applyEvents(resp clientv3.WatchResponse, rev int64) int64 {
+	for _, ev := range resp.Events {
+		key := string(ev.Kv.Key)
+		if ev.Type == clientv3.EventTypeDelete {
+			if t, rest, ok := s.route(key); ok {
+				t.remove(rest)
+			}
+		} else {
+			s.applyPut(key, ev.Kv.Value, ev.Kv.ModRevision)
+		}
+		rev = ev.Kv.ModRevision
+	}
+	// A response without events is a progress notice: everything up to its
+	// header revision has been delivered.
+	if len(resp.Events) == 0 && resp.Header.Revision > rev {
+		rev = resp.Header.Revision
+	}
+	s.advance(rev)
+	return rev
+}
+
+func (s *Store) applyPut(key string, value []byte, modRev int64) {
+	t, rest, ok := s.route(key)
+	if !ok {
+		return
+	}
+	if err := t.apply(rest, value, modRev); err != nil {
+		s.log.Error("skipping unreadable record", "key", key, "err", err)
+	}
+}
+
+// route finds the table a full etcd key belongs to.
+func (s *Store) route(key string) (cache, string, bool) {
+	kind, rest, ok := strings.Cut(strings.TrimPrefix(key, s.prefix), "/")
+	if !ok {
+		return nil, "", false
+	}
+	t, ok := s.tables[kind]
+	return t, rest, ok
+}
+
+func (s *Store) advance(rev int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rev <= s.rev {
+		return
+	}
+	s.rev = rev
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Revision is the etcd revision the cache reflects.
+func (s *Store) Revision() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rev
+}
+
+// WaitRevision blocks until the cache reflects rev. If the watch is quiet it
+// asks etcd for a progress notice, which covers revisions made outside the
+// prefix.
+func (s *Store) WaitRevision(ctx context.Context, rev int64) error {
+	nudge := time.NewTimer(50 * time.Millisecond)
+	defer nudge.Stop()
+	for {
+		s.mu.Lock()
+		cur, changed := s.rev, s.changed
+		s.mu.Unlock()
+		if cur >= rev {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-nudge.C:
+			s.cli.RequestProgress(clientv3.WithRequireLeader(ctx))
+			nudge.Reset(250 * time.Millisecond)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/btree"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// schemaVersion is written into every envelope; a record from a newer
+// Gantry is refused rather than misread.
+const schemaVersion = 1
+
+type envelope struct {
+	Schema int             `json:"schema"`
+	Data   json.RawMessage `json:"data"`
+}
+
+// Item is one cached object. Value is shared by every reader and must not
+// be modified; Update hands out private copies.
+type Item[T any] struct {
+	Key         string // relative to the table, e.g. "web/0000000003"
+	Value       *T
+	ModRevision int64
+}
+
+// Table is one object kind: a key range in etcd and its ordered cache.
+// Keys are ordered segment by segment ("a/2" < "a-b/1"), so families and
+// clusters list in name order whatever characters the names hold.
+type Table[T any] struct {
+	s      *Store
+	prefix string // full etcd prefix, ending in "/"
+
+	mu   sync.RWMutex
+	tree *btree.BTreeG[*Item[T]]
+}
+
+func newTable[T any](s *Store, kind string) *Table[T] {
+	t := &Table[T]{s: s, prefix: s.prefix + kind + "/"}
+	t.reset()
+	s.tables[kind] = t
+	return t
+}
+
+func lessItem[T any](a, b *Item[T]) bool { return lessKey(a.Key, b.Key) }
+
+// lessKey compares keys segment by segment.
+func lessKey(a, b string) bool {
+	for {
+		as, arest, amore := strings.Cut(a, "/")
+		bs, brest, bmore := strings.Cut(b, "/")
+		if as != bs {
+			return as < bs
+		}
+		if !amore || !bmore {
+			return !amore && bmore
+		}
+		a, b = arest, brest
+	}
+}
+
+func (t *Table[T]) reset() {
+	t.mu.Lock()
+	t.tree = btree.NewG(32, lessItem[T])
+	t.mu.Unlock()
+}
+
+func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
+	v, err := decode[T](value)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.tree.ReplaceOrInsert(&Item[T]{Key: key, Value: v, ModRevision: modRev})
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *Table[T]) remove(key string) {
+	t.mu.Lock()
+	t.tree.Delete(&Item[T]{Key: key})
+	t.mu.Unlock()
+}
+
+func decode[T any](raw []byte) (*T, error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("decode envelope: %w", err)
+	}
+	if env.Schema > schemaVersion {
+		return nil, fmt.Errorf("record schema %d is newer than this Gantry understands (%d)", env.Schema, schemaVersion)
+	}
+	v := new(T)
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		return nil, fmt.Errorf("decode record: %w", err)
+	}
+	return v, nil
+}
+
+func encode[T any](v *T) (string, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	raw, err := json.Marshal(envelope{Schema: schemaVersion, Data: data})
+	return string(raw), err
+}
+
+// Get returns the cached object at key.
+func (t *Table[T]) Get(key string) (*Item[T], bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.tree.Get(&Item[T]{Key: key})
+}
+
+// Len is the number of cached objects.
+func (t *Table[T]) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.tree.Len()
+}
+
+// Ascend calls fn for each object whose key is at or after from (all objects
+// for ""), in key order, until fn returns false.
+func (t *Table[T]) Ascend(from string, fn func(*Item[T]) bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if from == "" {
+		t.tree.Ascend(fn)
+		return
+	}
+	t.tree.AscendGreaterOrEqual(&Item[T]{Key: from}, fn)
+}
+
+// Descend calls fn for each object whose key is at or before from (all
+// objects for ""), in reverse key order, until fn returns false.
+func (t *Table[T]) Descend(from string, fn func(*Item[T]) bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if from == "" {
+		t.tree.Descend(fn)
+		return
+	}
+	t.tree.DescendLessOrEqual(&Item[T]{Key: from}, fn)
+}
+
+// Write is one change in a transaction built by a table.
+type Write struct {
+	cmp clientv3.Cmp
+	op  clientv3.Op
+	err error
+}
+
+// Create writes v at key if nothing is there.
+func (t *Table[T]) Create(key string, v *T) Write {
+	return t.put(key, v, clientv3.Compare(clientv3.CreateRevision(t.prefix+key), "=", 0))
+}
+
+// Replace writes v at key if the key is still at modRev.
+func (t *Table[T]) Replace(key string, v *T, modRev int64) Write {
+	return t.put(key, v, clientv3.Compare(clientv3.ModRevision(t.prefix+key), "=", modRev))
+}
+
+func (t *Table[T]) put(key string, v *T, cmp clientv3.Cmp) Write {
+	raw, err := encode(v)
+	return Write{cmp: cmp, op: clientv3.OpPut(t.prefix+key, raw), err: err}
+}
+
+// Delete removes key if it is still at modRev.
+func (t *Table[T]) Delete(key string, modRev int64) Write {
+	return Write{
+		cmp: clientv3.Compare(clientv3.ModRevision(t.prefix+key), "=", modRev),
+		op:  clientv3.OpDelete(t.prefix + key),
+	}
+}
+
+// Commit applies the writes atomically. It fails with ErrConflict if any key
+// changed since it was read, and returns once the cache reflects the commit.
+func (s *Store) Commit(ctx context.Context, writes ...Write) (int64, error) {
+	cmps := make([]clientv3.Cmp, len(writes))
+	ops := make([]clientv3.Op, len(writes))
+	for i, w := range writes {
+		if w.err != nil {
+			return 0, fmt.Errorf("store: encode: %w", w.err)
+		}
+		cmps[i], ops[i] = w.cmp, w.op
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return 0, fmt.Errorf("store: commit: %w", err)
+	}
+	if !resp.Succeeded {
+		return 0, ErrConflict
+	}
+	rev := resp.Header.Revision
+	return rev, s.WaitRevision(ctx, rev)
+}
+
+// Fresh reads key straight from etcd (not the cache), for a retry after a
+// conflict when the cache may not have caught up yet.
+func (t *Table[T]) Fresh(ctx context.Context, key string) (*Item[T], bool, error) {
+	resp, err := t.s.cli.Get(ctx, t.prefix+key)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, false, nil
+	}
+	kv := resp.Kvs[0]
+	v, err := decode[T](kv.Value)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: %s: %w", key, err)
+	}
+	return &Item[T]{Key: key, Value: v, ModRevision: kv.ModRevision}, true, nil
+}
+
+// Update changes the object at key with fn, which gets a private copy, and
+// writes it back if nothing else changed it meanwhile; on a conflict it reads
+// again and retries. It fails with ErrNotFound if key is absent, and returns
+// fn's error unchanged.
+func (t *Table[T]) Update(ctx context.Context, key string, fn func(v *T) error) (*T, error) {
+	item, ok := t.Get(key)
+	for attempt := 0; ; attempt++ {
+		if !ok {
+			return nil, ErrNotFound
+		}
+		v, err := Clone(item.Value)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(v); err != nil {
+			return nil, err
+		}
+		_, err = t.s.Commit(ctx, t.Replace(key, v, item.ModRevision))
+		if err == nil {
+			return v, nil
+		}
+		if err != ErrConflict || attempt == 100 {
+			return nil, err
+		}
+		if item, ok, err = t.Fresh(ctx, key); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Clone deep-copies a record through its JSON form, which is exactly what a
+// record is.
+func Clone[T any](v *T) (*T, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	c := new(T)
+	return c, json.Unmarshal(raw, c)
+}
