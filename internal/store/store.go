@@ -24,9 +24,12 @@ const DefaultPrefix = "/gantry/v1/"
 
 // Options configure a Store.
 type Options struct {
-	Client *clientv3.Client
-	Prefix string // defaults to DefaultPrefix
-	Logger *slog.Logger
+	// Client is an etcd client the caller owns. Without one, the store
+	// dials Endpoints itself and closes that client on Close.
+	Client    *clientv3.Client
+	Endpoints []string
+	Prefix    string // defaults to DefaultPrefix
+	Logger    *slog.Logger
 }
 
 // Store is the typed repository: its tables are the object kinds.
@@ -44,8 +47,9 @@ type Store struct {
 	rev     int64         // highest revision the cache has applied
 	changed chan struct{} // closed when rev advances
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	ownClient bool
 }
 
 // cache is one table's view of the watch stream.
@@ -69,6 +73,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
+	if s.cli == nil {
+		cli, err := clientv3.New(clientv3.Config{Endpoints: opts.Endpoints, DialTimeout: 5 * time.Second, Context: ctx})
+		if err != nil {
+			return nil, fmt.Errorf("store: connect to etcd %v: %w", opts.Endpoints, err)
+		}
+		s.cli, s.ownClient = cli, true
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -78,6 +89,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 	rev, err := s.load(ctx)
 	if err != nil {
+		if s.ownClient {
+			s.cli.Close()
+		}
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
@@ -86,10 +100,19 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close stops the watch. The etcd client belongs to the caller.
+// Close stops the watch, and closes the etcd client if the store dialled it.
 func (s *Store) Close() {
 	s.cancel()
 	<-s.done
+	if s.ownClient {
+		s.cli.Close()
+	}
+}
+
+// Healthy reports whether etcd answers a read within ctx.
+func (s *Store) Healthy(ctx context.Context) error {
+	_, err := s.cli.Get(ctx, s.prefix+"health", clientv3.WithCountOnly())
+	return err
 }
 
 // load reads the whole prefix at one revision, page by page, into fresh

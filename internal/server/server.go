@@ -1,0 +1,162 @@
+// Package server composes the control plane: state in etcd (embedded or
+// external), the store, the ECS API behind the AWS protocol layer, metrics
+// and health. It holds no logic of its own. Only cmd and test helpers
+// import it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gantry-dev/gantry/internal/api"
+	"github.com/gantry-dev/gantry/internal/awsapi"
+	"github.com/gantry-dev/gantry/internal/etcdserver"
+	"github.com/gantry-dev/gantry/internal/store"
+)
+
+// Options configure a control-plane server.
+type Options struct {
+	Listen          string   // HOST:PORT; defaults to 127.0.0.1:7700
+	DataDir         string   // defaults to ./gantry-data
+	CredentialsFile string   // defaults to DATA_DIR/credentials, generated on first start
+	Region          string   // defaults to us-east-1
+	Account         string   // defaults to 000000000000
+	EtcdEndpoints   []string // an external etcd cluster instead of the embedded member
+	Logger          *slog.Logger
+	// Out receives the lines a person needs, such as how to use freshly
+	// generated credentials. Defaults to discarding them.
+	Out io.Writer
+}
+
+func (o *Options) setDefaults() {
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:7700"
+	}
+	if o.DataDir == "" {
+		o.DataDir = "gantry-data"
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.Account == "" {
+		o.Account = "000000000000"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+}
+
+// Server is a running control plane.
+type Server struct {
+	opts     Options
+	listener net.Listener
+	http     *http.Server
+	etcd     *etcdserver.Server // nil with an external cluster
+	store    *store.Store
+	served   chan error
+}
+
+// Start brings the control plane up and serves until Close.
+func Start(ctx context.Context, opts Options) (s *Server, err error) {
+	opts.setDefaults()
+	s = &Server{opts: opts, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.closeState()
+		}
+	}()
+	keys, err := loadCredentials(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openState(ctx); err != nil {
+		return nil, err
+	}
+	s.listener, err = net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	s.http = &http.Server{Handler: s.routes(keys), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { s.served <- s.http.Serve(s.listener) }()
+	opts.Logger.Info("gantry server listening", "addr", s.Addr(), "region", opts.Region, "data_dir", opts.DataDir)
+	return s, nil
+}
+
+func (s *Server) openState(ctx context.Context) error {
+	storeOpts := store.Options{Endpoints: s.opts.EtcdEndpoints, Logger: s.opts.Logger.With("component", "store")}
+	if len(s.opts.EtcdEndpoints) == 0 {
+		etcd, err := etcdserver.Start(ctx, etcdserver.Options{Dir: s.opts.DataDir})
+		if err != nil {
+			return err
+		}
+		s.etcd = etcd
+		storeOpts.Client = etcd.Client()
+	}
+	st, err := store.Open(ctx, storeOpts)
+	if err != nil {
+		return err
+	}
+	s.store = st
+	return nil
+}
+
+func (s *Server) routes(keys *awsapi.Keyring) http.Handler {
+	log := s.opts.Logger.With("component", "api")
+	ecsAPI := api.New(api.Options{Store: s.store, Region: s.opts.Region, Account: s.opts.Account, Logger: log})
+	m := newMetrics()
+	mux := http.NewServeMux()
+	mux.Handle("/", awsapi.NewHandler(awsapi.Options{
+		Services: []awsapi.Service{ecsAPI.Service()},
+		Verifier: &awsapi.Verifier{Keys: keys},
+		Logger:   log,
+		Observe:  m.observe,
+	}))
+	mux.Handle("GET /metrics", m.handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Healthy(ctx); err != nil {
+		http.Error(w, "etcd unavailable: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL is the endpoint clients use, e.g. for --endpoint-url.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Close stops serving, letting requests in flight finish within ctx, then
+// closes the state.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	s.closeState()
+	return err
+}
+
+func (s *Server) closeState() {
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.etcd != nil {
+		s.etcd.Close()
+	}
+}
