@@ -1,0 +1,83 @@
+package internal_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gantry-dev/gantry"
+
+// layering lists, per package, the imports it must never have (directly or
+// through others). Prefixes match whole subtrees.
+var layering = map[string][]string{
+	// The wire shapes are the base of everything: standard library only.
+	"internal/ecs": {module + "/", "go.etcd.io/", "github.com/"},
+	// The protocol knows no ECS action and no state.
+	"internal/awsapi": {module + "/", "go.etcd.io/"},
+	// The store knows shapes, not handlers or the protocol.
+	"internal/store": {module + "/internal/api", module + "/internal/awsapi", module + "/internal/server", module + "/cmd"},
+	// Handlers reach etcd only through the store (see etcdImporters).
+	"internal/api":        {module + "/internal/server", module + "/internal/etcdserver", module + "/cmd"},
+	"internal/etcdserver": {module + "/"},
+	"internal/server":     {module + "/cmd"},
+}
+
+// etcdImporters are the only packages allowed to import etcd directly.
+var etcdImporters = []string{"internal/store", "internal/etcdserver"}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func TestLayering(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		for _, dep := range p.Deps {
+			for _, banned := range layering[rel] {
+				if strings.HasPrefix(dep, banned) && dep != p.ImportPath {
+					t.Errorf("%s depends on %s, which its layer forbids", rel, dep)
+				}
+			}
+		}
+		for _, dep := range p.Deps {
+			testOnly := strings.HasPrefix(dep, module+"/internal/testenv") || strings.HasSuffix(dep, "test")
+			if strings.HasPrefix(dep, module) && testOnly && !strings.HasSuffix(rel, "test") && rel != "internal/testenv" {
+				t.Errorf("%s depends on the test-only package %s", rel, dep)
+			}
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "go.etcd.io/") && !slices.Contains(etcdImporters, rel) && !strings.HasSuffix(rel, "test") {
+				t.Errorf("%s imports %s; only %v may import etcd", rel, imp, etcdImporters)
+			}
+			if imp == "testing" && !strings.HasSuffix(rel, "test") && rel != "internal/testenv" {
+				t.Errorf("%s imports testing in non-test code", rel)
+			}
+			if strings.HasPrefix(imp, module+"/cmd") {
+				t.Errorf("%s imports %s; nothing imports cmd", rel, imp)
+			}
+		}
+	}
+}
