@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/gantry-dev/gantry/internal/testenv"
+)
+
+const awsCLI = "/usr/bin/aws"
+
+// startServer runs the built gantry binary as "gantry server" on addr with
+// the given data directory and extra flags, and waits until it is healthy.
+func startServer(t *testing.T, bin, addr, dataDir string, extra ...string) *testenv.Process {
+	t.Helper()
+	args := append([]string{"server", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn"}, extra...)
+	p := testenv.StartProcess(t, bin, args...)
+	p.WaitHealthy(t, "http://"+addr)
+	return p
+}
+
+// TestAWSCLI drives a gantry server process with the unmodified AWS CLI
+// through e2e/aws-cli.sh.
+func TestAWSCLI(t *testing.T) {
+	testenv.RequireTool(t, awsCLI)
+	testenv.RequireTool(t, "/bin/bash")
+	bin := testenv.BuildGantry(t)
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	testenv.WriteCredentials(t, creds)
+	addr := testenv.FreeAddr(t)
+	startServer(t, bin, addr, filepath.Join(dir, "data"), "--credentials-file", creds)
+
+	cmd := exec.Command("bash", filepath.Join("..", "..", "e2e", "aws-cli.sh"))
+	cmd.Env = append(withoutAWSEnv(os.Environ()),
+		"GANTRY_ENDPOINT=http://"+addr,
+		"AWS="+awsCLI,
+		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_PAGER=",
+		"HOME="+t.TempDir(), // no user configuration or cached models interfere
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("e2e/aws-cli.sh: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("e2e: ok")) {
+		t.Fatalf("e2e/aws-cli.sh exited 0 without \"e2e: ok\":\n%s", out)
+	}
+	t.Logf("e2e/aws-cli.sh:\n%s", out)
+}
+
+// withoutAWSEnv drops the caller's AWS_* settings (profiles, config files,
+// endpoints) so only what the test sets reaches the CLI.
+func withoutAWSEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "GANTRY_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+var exportRE = regexp.MustCompile(`(?m)^\s*export (AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(\S+)\s*$`)
+
+// exportedKeys reads the access key and secret from the export lines the
+// server prints when it generates credentials.
+func exportedKeys(stdout string) (id, secret string) {
+	for _, m := range exportRE.FindAllStringSubmatch(stdout, -1) {
+		switch m[1] {
+		case "AWS_ACCESS_KEY_ID":
+			id = m[2]
+		case "AWS_SECRET_ACCESS_KEY":
+			secret = m[2]
+		}
+	}
+	return id, secret
+}
+
+// TestFirstStartGeneratesCredentials starts a server without a credentials
+// file: it must create DATA_DIR/credentials (mode 0600), tell the user how
+// to use it, accept those keys, and keep them across a restart.
+func TestFirstStartGeneratesCredentials(t *testing.T) {
+	bin := testenv.BuildGantry(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	addr := testenv.FreeAddr(t)
+	url := "http://" + addr
+
+	first := startServer(t, bin, addr, dataDir)
+	id, secret := exportedKeys(first.Stdout())
+	if id == "" || secret == "" {
+		t.Fatalf("first start printed no export lines for the key; stdout:\n%s", first.Stdout())
+	}
+	if !strings.Contains(first.Stdout(), "export AWS_DEFAULT_REGION=us-east-1") {
+		t.Errorf("stdout lacks the region export line:\n%s", first.Stdout())
+	}
+	path := filepath.Join(dataDir, "credentials")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("credentials file: %v", err)
+	}
+	if mode := fi.Mode().Perm(); mode != 0o600 {
+		t.Errorf("credentials file mode = %#o, want 0600", mode)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(before), id) || !strings.Contains(string(before), secret) {
+		t.Errorf("credentials file does not hold the printed key:\n%s", before)
+	}
+	listClusters(t, url, id, secret)
+	if err := first.Stop(); err != nil {
+		t.Fatalf("stop first server: %v", err)
+	}
+
+	second := startServer(t, bin, addr, dataDir)
+	if strings.Contains(second.Stdout(), "export AWS_ACCESS_KEY_ID") {
+		t.Errorf("restart generated credentials again; stdout:\n%s", second.Stdout())
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Errorf("restart changed the credentials file:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	listClusters(t, url, id, secret)
+}
+
+func listClusters(t *testing.T, url, id, secret string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := testenv.ECSWithKey(url, id, secret).ListClusters(ctx, &ecs.ListClustersInput{}); err != nil {
+		t.Fatalf("ListClusters with the generated key: %v", err)
+	}
+}
+
+// TestVersion runs "gantry version".
+func TestVersion(t *testing.T) {
+	bin := testenv.BuildGantry(t)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gantry version: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "gantry ") {
+		t.Errorf("gantry version printed %q, want a line starting with \"gantry \"", out)
+	}
+}
