@@ -74,7 +74,7 @@ func Start(ctx context.Context, opts Options) (s *Server, err error) {
 			s.closeState()
 		}
 	}()
-	keys, err := loadCredentials(opts)
+	keys, generated, err := loadCredentials(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +87,9 @@ func Start(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.http = &http.Server{Handler: s.routes(keys), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() { s.served <- s.http.Serve(s.listener) }()
+	if generated != nil {
+		printCredentialsHelp(opts, generated, s.URL())
+	}
 	opts.Logger.Info("gantry server listening", "addr", s.Addr(), "region", opts.Region, "data_dir", opts.DataDir)
 	return s, nil
 }
