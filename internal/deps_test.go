@@ -10,11 +10,23 @@ import (
 
 const module = "github.com/gantry-dev/gantry"
 
+// thirdParty in a layering rule stands for every module outside the
+// standard library and Gantry's own.
+const thirdParty = "third-party"
+
+func forbidden(dep, banned string) bool {
+	if banned == thirdParty {
+		first, _, _ := strings.Cut(dep, "/")
+		return strings.Contains(first, ".") && !strings.HasPrefix(dep, module+"/")
+	}
+	return strings.HasPrefix(dep, banned)
+}
+
 // layering lists, per package, the imports it must never have (directly or
 // through others). Prefixes match whole subtrees.
 var layering = map[string][]string{
 	// The wire shapes are the base of everything: standard library only.
-	"internal/ecs": {module + "/", "go.etcd.io/", "github.com/"},
+	"internal/ecs": {module + "/", thirdParty},
 	// The protocol knows no ECS action and no state.
 	"internal/awsapi": {module + "/", "go.etcd.io/"},
 	// The store knows shapes, not handlers or the protocol.
@@ -22,11 +34,18 @@ var layering = map[string][]string{
 	// Handlers reach etcd only through the store (see etcdImporters).
 	"internal/api":        {module + "/internal/server", module + "/internal/etcdserver", module + "/cmd"},
 	"internal/etcdserver": {module + "/"},
-	"internal/server":     {module + "/cmd"},
+	// The runtime boundary is the agent's only view of containers.
+	"internal/runtime":     {module + "/", thirdParty},
+	"internal/runtime/sim": {module + "/internal/runtime/docker", module + "/internal/ecs", thirdParty},
+	"internal/server":      {module + "/cmd"},
 }
 
-// etcdImporters are the only packages allowed to import etcd directly.
-var etcdImporters = []string{"internal/store", "internal/etcdserver"}
+// etcdImporters and dockerImporters are the only packages allowed to import
+// etcd and the Docker SDK directly.
+var (
+	etcdImporters   = []string{"internal/store", "internal/etcdserver"}
+	dockerImporters = []string{"internal/runtime/docker"}
+)
 
 type pkg struct {
 	ImportPath string
@@ -57,7 +76,7 @@ func TestLayering(t *testing.T) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
 		for _, dep := range p.Deps {
 			for _, banned := range layering[rel] {
-				if strings.HasPrefix(dep, banned) && dep != p.ImportPath {
+				if forbidden(dep, banned) && dep != p.ImportPath {
 					t.Errorf("%s depends on %s, which its layer forbids", rel, dep)
 				}
 			}
@@ -71,6 +90,9 @@ func TestLayering(t *testing.T) {
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, "go.etcd.io/") && !slices.Contains(etcdImporters, rel) && !strings.HasSuffix(rel, "test") {
 				t.Errorf("%s imports %s; only %v may import etcd", rel, imp, etcdImporters)
+			}
+			if strings.HasPrefix(imp, "github.com/moby/") && !slices.Contains(dockerImporters, rel) {
+				t.Errorf("%s imports %s; only %v may import the Docker SDK", rel, imp, dockerImporters)
 			}
 			if imp == "testing" && !strings.HasSuffix(rel, "test") && rel != "internal/testenv" {
 				t.Errorf("%s imports testing in non-test code", rel)
