@@ -159,11 +159,16 @@ func validateCapacityProviders(names []string, strategy []ecs.CapacityProviderSt
 }
 
 // clusterFields are the optional parts of a cluster a Describe includes.
-type clusterFields struct{ tags, settings, statistics, configurations, attachments bool }
+type clusterFields struct {
+	tags, settings, statistics, configurations, attachments bool
+	// storedSettings shows settings once set, as write actions echo them;
+	// Describe shows them only when asked, defaults included.
+	storedSettings bool
+}
 
 // writeClusterFields is what Create/Update/Delete answers show: the whole
 // cluster as stored, without computed statistics.
-var writeClusterFields = clusterFields{tags: true, configurations: true, attachments: true}
+var writeClusterFields = clusterFields{tags: true, configurations: true, attachments: true, storedSettings: true}
 
 // clusterView is a cluster as a response shows it: live counts, and only
 // the optional parts asked for.
@@ -184,8 +189,11 @@ func (a *API) clusterView(c *ecs.Cluster, f clusterFields) *ecs.Cluster {
 	if f.tags {
 		v.Tags = nonNil(c.Tags)
 	}
-	if f.settings && len(v.Settings) == 0 {
+	switch {
+	case f.settings && len(v.Settings) == 0:
 		v.Settings = defaultSettings
+	case !f.settings && !f.storedSettings:
+		v.Settings = nil
 	}
 	if !f.configurations {
 		v.Configuration = nil
@@ -249,7 +257,7 @@ func (a *API) DescribeClusters(ctx context.Context, req *ecs.DescribeClustersReq
 
 // ListClusters lists active clusters in name order.
 func (a *API) ListClusters(ctx context.Context, req *ecs.ListClustersRequest) (*ecs.ListClustersResponse, error) {
-	p, err := parsePage(req.MaxResults, req.NextToken, defaultPageSize)
+	p, err := parsePage("clusters", req.MaxResults, req.NextToken, defaultPageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -302,14 +310,19 @@ func (a *API) DeleteCluster(ctx context.Context, req *ecs.DeleteClusterRequest) 
 	case sum(u.runningTasks)+sum(u.pendingTasks) > 0:
 		return nil, awsError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")
 	}
-	rec, err := a.updateCluster(ctx, item.Key, func(c *ecs.Cluster) error {
-		c.Status = statusInactive
+	// Not updateCluster, which refuses inactive clusters: a delete racing
+	// with this one may have got there first, and deleting twice succeeds.
+	rec, err := a.store.Clusters.Update(ctx, item.Key, func(r *store.ClusterRecord) error {
+		r.Cluster.Status = statusInactive
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	if err == store.ErrNotFound {
+		return nil, clusterNotFound()
 	}
-	return &ecs.DeleteClusterResponse{Cluster: a.clusterView(rec, writeClusterFields)}, nil
+	if err != nil {
+		return nil, wireError(err)
+	}
+	return &ecs.DeleteClusterResponse{Cluster: a.clusterView(&rec.Cluster, writeClusterFields)}, nil
 }
 
 // updateCluster changes an active cluster.
@@ -332,53 +345,52 @@ func (a *API) updateCluster(ctx context.Context, name string, fn func(*ecs.Clust
 // UpdateCluster changes a cluster's settings, configuration and Service
 // Connect defaults.
 func (a *API) UpdateCluster(ctx context.Context, req *ecs.UpdateClusterRequest) (*ecs.UpdateClusterResponse, error) {
-	if req.Cluster == "" {
-		return nil, invalidParameter("cluster is required.")
-	}
-	item, err := a.activeCluster(req.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := clusterSettings(nil, req.Settings); err != nil {
-		return nil, err
-	}
-	c, err := a.updateCluster(ctx, item.Key, func(c *ecs.Cluster) error {
-		c.Settings = mustSettings(c.Settings, req.Settings)
+	c, err := a.changeCluster(ctx, req.Cluster, req.Settings, func(c *ecs.Cluster) {
 		if req.Configuration != nil {
 			c.Configuration = req.Configuration
 		}
 		if req.ServiceConnectDefaults != nil {
 			c.ServiceConnectDefaults = &ecs.ClusterServiceConnectDefaults{Namespace: req.ServiceConnectDefaults.Namespace}
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ecs.UpdateClusterResponse{Cluster: a.clusterView(c, writeClusterFields)}, nil
+	return &ecs.UpdateClusterResponse{Cluster: c}, nil
 }
 
 // UpdateClusterSettings changes a cluster's settings.
 func (a *API) UpdateClusterSettings(ctx context.Context, req *ecs.UpdateClusterSettingsRequest) (*ecs.UpdateClusterSettingsResponse, error) {
-	if req.Cluster == "" {
-		return nil, invalidParameter("cluster is required.")
-	}
 	if len(req.Settings) == 0 {
 		return nil, invalidParameter("settings is required.")
 	}
-	item, err := a.activeCluster(req.Cluster)
+	c, err := a.changeCluster(ctx, req.Cluster, req.Settings, func(*ecs.Cluster) {})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := clusterSettings(nil, req.Settings); err != nil {
+	return &ecs.UpdateClusterSettingsResponse{Cluster: c}, nil
+}
+
+// changeCluster is the shared body of the two update actions: validate the
+// reference and settings, then apply settings and fn in one update.
+func (a *API) changeCluster(ctx context.Context, ref string, settings []ecs.ClusterSetting, fn func(*ecs.Cluster)) (*ecs.Cluster, error) {
+	if ref == "" {
+		return nil, invalidParameter("cluster is required.")
+	}
+	item, err := a.activeCluster(ref)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := clusterSettings(nil, settings); err != nil {
 		return nil, err
 	}
 	c, err := a.updateCluster(ctx, item.Key, func(c *ecs.Cluster) error {
-		c.Settings = mustSettings(c.Settings, req.Settings)
+		c.Settings = mustSettings(c.Settings, settings)
+		fn(c)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ecs.UpdateClusterSettingsResponse{Cluster: a.clusterView(c, writeClusterFields)}, nil
+	return a.clusterView(c, writeClusterFields), nil
 }

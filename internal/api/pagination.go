@@ -2,12 +2,14 @@ package api
 
 import (
 	"encoding/base64"
+	"strings"
 	"unicode/utf8"
 )
 
 // page is a List* request's window: at most max items after the key the
 // previous page ended on.
 type page struct {
+	list  string // which List* action, e.g. "clusters"; tokens name it
 	max   int
 	after string // "" for the first page
 }
@@ -15,10 +17,12 @@ type page struct {
 const defaultPageSize = 100
 
 // parsePage checks maxResults and nextToken as ECS does. A token is the
-// opaque form of the last key the previous page returned, so paging stays
-// stable while objects are added or removed.
-func parsePage(maxResults *int32, nextToken string, defaultMax int) (page, error) {
-	p := page{max: defaultMax}
+// opaque form of the list it came from and the last key the previous page
+// returned, so paging stays stable while objects are added or removed, and
+// a token from another list, or any other string, is refused rather than
+// read as a position.
+func parsePage(list string, maxResults *int32, nextToken string, defaultMax int) (page, error) {
+	p := page{list: list, max: defaultMax}
 	if maxResults != nil {
 		if *maxResults < 1 || *maxResults > 100 {
 			return p, invalidParameter("maxResults must be between 1 and 100, got %d.", *maxResults)
@@ -27,16 +31,20 @@ func parsePage(maxResults *int32, nextToken string, defaultMax int) (page, error
 	}
 	if nextToken != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(nextToken)
-		if err != nil || len(raw) == 0 || !utf8.Valid(raw) {
+		from, key, ok := strings.Cut(string(raw), tokenSep)
+		if err != nil || !ok || from != list || key == "" || !utf8.ValidString(key) {
 			return p, invalidParameter("Invalid nextToken.")
 		}
-		p.after = string(raw)
+		p.after = key
 	}
 	return p, nil
 }
 
-func pageToken(lastKey string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(lastKey))
+// tokenSep separates a token's list from its key; no name or key holds it.
+const tokenSep = "\x00"
+
+func pageToken(list, lastKey string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(list + tokenSep + lastKey))
 }
 
 // collector gathers one page of results from an ordered walk.
@@ -54,7 +62,7 @@ func (c *collector) add(key, value string) bool {
 		return true // the previous page ended here
 	}
 	if len(c.out) == c.max {
-		c.next = pageToken(c.lastKey)
+		c.next = pageToken(c.list, c.lastKey)
 		return false
 	}
 	c.out, c.lastKey = append(c.out, value), key

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -14,8 +15,11 @@ import (
 
 type tdItem = store.Item[store.TaskDefinitionRecord]
 
-// maxRevision is ECS's limit of revisions per family.
-const maxRevision = 1_000_000
+// ECS's limits: revisions per family, and the size of one definition.
+const (
+	maxRevision           = 1_000_000
+	maxTaskDefinitionSize = 64 << 10
+)
 
 // RegisterTaskDefinition validates a definition and stores it as the
 // family's next revision. The family's counter and the revision are written
@@ -29,8 +33,10 @@ func (a *API) RegisterTaskDefinition(ctx context.Context, req *ecs.RegisterTaskD
 	if err := validateTags("tags", req.Tags); err != nil {
 		return nil, err
 	}
+	if size := jsonSize(td); size > maxTaskDefinitionSize {
+		return nil, clientError("The task definition is %d bytes; the limit is 64 KiB.", size)
+	}
 	td.Status = ecs.TaskDefinitionStatusACTIVE
-	td.RegisteredAt = ecs.At(a.now())
 	td.RegisteredBy = a.principalARN(ctx)
 
 	mu, _ := a.familyLocks.LoadOrStore(td.Family, new(sync.Mutex))
@@ -48,6 +54,9 @@ func (a *API) RegisterTaskDefinition(ctx context.Context, req *ecs.RegisterTaskD
 		}
 		td.Revision = next
 		td.TaskDefinitionArn = a.arns.TaskDefinition(td.Family, next)
+		// Stamped once the revision is ours to write, so registration
+		// times follow revision order even when callers queued.
+		td.RegisteredAt = ecs.At(a.now())
 		counter := &store.FamilyRecord{Family: td.Family, LastRevision: next}
 		famWrite := a.store.Families.Create(td.Family, counter)
 		if exists {
@@ -178,7 +187,7 @@ func (a *API) DescribeTaskDefinition(ctx context.Context, req *ecs.DescribeTaskD
 // ListTaskDefinitions lists revision ARNs by family and revision, filtered
 // by family and status.
 func (a *API) ListTaskDefinitions(ctx context.Context, req *ecs.ListTaskDefinitionsRequest) (*ecs.ListTaskDefinitionsResponse, error) {
-	p, err := parsePage(req.MaxResults, req.NextToken, defaultPageSize)
+	p, err := parsePage("taskDefinitions", req.MaxResults, req.NextToken, defaultPageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +248,7 @@ func validEnum[E interface {
 // any revision is ACTIVE and INACTIVE once none is; without a status both
 // are listed. A family whose revisions are all gone is not listed.
 func (a *API) ListTaskDefinitionFamilies(ctx context.Context, req *ecs.ListTaskDefinitionFamiliesRequest) (*ecs.ListTaskDefinitionFamiliesResponse, error) {
-	p, err := parsePage(req.MaxResults, req.NextToken, defaultPageSize)
+	p, err := parsePage("taskDefinitionFamilies", req.MaxResults, req.NextToken, defaultPageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -370,4 +379,9 @@ func (a *API) deleteTaskDefinition(ctx context.Context, ref string) (*ecs.TaskDe
 		return nil, "", wireError(err)
 	}
 	return &rec.TaskDefinition, "", nil
+}
+
+func jsonSize(v any) int {
+	b, _ := json.Marshal(v)
+	return len(b)
 }
