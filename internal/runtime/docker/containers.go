@@ -176,6 +176,12 @@ func fromInspect(in container.InspectResponse) runtime.Container {
 		c.Error = st.Error
 		c.StartedAt = parseTime(st.StartedAt)
 		c.FinishedAt = parseTime(st.FinishedAt)
+		// The engine stamps StartedAt after the process is running, so a
+		// process that exits at once can show a FinishedAt a little
+		// before it; nothing finishes before it starts.
+		if !c.FinishedAt.IsZero() && c.FinishedAt.Before(c.StartedAt) {
+			c.FinishedAt = c.StartedAt
+		}
 		if st.Health != nil {
 			c.Health = health(st.Health.Status)
 		}
