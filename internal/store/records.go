@@ -31,3 +31,37 @@ type FamilyRecord struct {
 func TaskDefinitionKey(family string, revision int32) string {
 	return fmt.Sprintf("%s/%010d", family, revision)
 }
+
+// Index names.
+const (
+	// ByID indexes Instances by instance ID.
+	ByID = "id"
+	// ByHost indexes Tasks by the ID of the instance or Fargate capacity
+	// they were placed on.
+	ByHost = "host"
+)
+
+// InstanceRecord is a registered host: a container instance, or Fargate
+// capacity. Its task counts and remaining resources are not stored: they
+// are computed from the tasks placed on it.
+type InstanceRecord struct {
+	Instance ecs.ContainerInstance `json:"containerInstance"`
+	ID       string                `json:"id"`
+	Cluster  string                `json:"cluster,omitzero"` // cluster name; empty for Fargate capacity
+	// TokenHash is the SHA-256 of the agent's instance token (hex).
+	TokenHash string `json:"tokenHash"`
+}
+
+// TaskRecord is a task as ECS shows it, plus what placement reserved.
+type TaskRecord struct {
+	Task ecs.Task `json:"task"`
+	// HostID is the instance or Fargate capacity the task was placed on.
+	HostID  string                    `json:"hostId"`
+	Size    ecs.TaskSize              `json:"size"`
+	Ports   []string                  `json:"ports,omitzero"` // reserved host ports, "80/tcp"
+	Network *ecs.NetworkConfiguration `json:"networkConfiguration,omitzero"`
+}
+
+// Holds reports whether the task still holds its host's resources: until
+// it is STOPPED, as in ECS.
+func (r *TaskRecord) Holds() bool { return r.Task.LastStatus != ecs.TaskStopped }

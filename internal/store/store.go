@@ -37,6 +37,13 @@ type Store struct {
 	Clusters        *Table[ClusterRecord]
 	TaskDefinitions *Table[TaskDefinitionRecord]
 	Families        *Table[FamilyRecord]
+	// Instances are container instances, keyed "<cluster>/<id>".
+	Instances *Table[InstanceRecord]
+	// Capacity is the hosts the control plane manages for FARGATE tasks,
+	// keyed "<id>"; they are never container instances.
+	Capacity *Table[InstanceRecord]
+	// Tasks are keyed "<cluster>/<id>".
+	Tasks *Table[TaskRecord]
 
 	cli    *clientv3.Client
 	prefix string
@@ -86,6 +93,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.Clusters = newTable[ClusterRecord](s, "clusters")
 	s.TaskDefinitions = newTable[TaskDefinitionRecord](s, "taskdefs")
 	s.Families = newTable[FamilyRecord](s, "families")
+	s.Instances = newTable[InstanceRecord](s, "instances")
+	s.Instances.addIndex(ByID, func(r *InstanceRecord) string { return r.ID })
+	s.Capacity = newTable[InstanceRecord](s, "capacity")
+	s.Tasks = newTable[TaskRecord](s, "tasks")
+	s.Tasks.addIndex(ByHost, func(r *TaskRecord) string { return r.HostID })
 
 	rev, err := s.load(ctx)
 	if err != nil {
@@ -225,6 +237,14 @@ func (s *Store) advance(rev int64) {
 	s.rev = rev
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// Changed returns a channel that is closed the next time the cache
+// advances. Waiters re-read what they care about and call it again.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
 }
 
 // Revision is the etcd revision the cache reflects.

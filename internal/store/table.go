@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -35,8 +36,34 @@ type Table[T any] struct {
 	s      *Store
 	prefix string // full etcd prefix, ending in "/"
 
-	mu   sync.RWMutex
-	tree *btree.BTreeG[*Item[T]]
+	mu      sync.RWMutex
+	tree    *btree.BTreeG[*Item[T]]
+	indexes map[string]*index[T]
+}
+
+// index groups a table's cached objects by one derived value.
+type index[T any] struct {
+	value func(*T) string
+	items map[string]map[string]*Item[T] // value → key → item
+}
+
+func (ix *index[T]) add(it *Item[T]) {
+	v := ix.value(it.Value)
+	if v == "" {
+		return
+	}
+	if ix.items[v] == nil {
+		ix.items[v] = map[string]*Item[T]{}
+	}
+	ix.items[v][it.Key] = it
+}
+
+func (ix *index[T]) remove(it *Item[T]) {
+	v := ix.value(it.Value)
+	delete(ix.items[v], it.Key)
+	if len(ix.items[v]) == 0 {
+		delete(ix.items, v)
+	}
 }
 
 func newTable[T any](s *Store, kind string) *Table[T] {
@@ -63,9 +90,42 @@ func lessKey(a, b string) bool {
 	}
 }
 
+// addIndex maintains a secondary index named name over value (objects
+// whose value is "" are left out). Open defines indexes before loading.
+func (t *Table[T]) addIndex(name string, value func(*T) string) {
+	if t.indexes == nil {
+		t.indexes = map[string]*index[T]{}
+	}
+	t.indexes[name] = &index[T]{value: value, items: map[string]map[string]*Item[T]{}}
+}
+
+// By returns the cached objects whose index value is v, in key order.
+func (t *Table[T]) By(name, v string) []*Item[T] {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	ix, ok := t.indexes[name]
+	if !ok {
+		panic("store: no index " + name)
+	}
+	items := make([]*Item[T], 0, len(ix.items[v]))
+	for _, it := range ix.items[v] {
+		items = append(items, it)
+	}
+	slices.SortFunc(items, func(a, b *Item[T]) int {
+		if lessKey(a.Key, b.Key) {
+			return -1
+		}
+		return 1
+	})
+	return items
+}
+
 func (t *Table[T]) reset() {
 	t.mu.Lock()
 	t.tree = btree.NewG(32, lessItem[T])
+	for _, ix := range t.indexes {
+		clear(ix.items)
+	}
 	t.mu.Unlock()
 }
 
@@ -74,15 +134,26 @@ func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
 	if err != nil {
 		return err
 	}
+	it := &Item[T]{Key: key, Value: v, ModRevision: modRev}
 	t.mu.Lock()
-	t.tree.ReplaceOrInsert(&Item[T]{Key: key, Value: v, ModRevision: modRev})
+	old, replaced := t.tree.ReplaceOrInsert(it)
+	for _, ix := range t.indexes {
+		if replaced {
+			ix.remove(old)
+		}
+		ix.add(it)
+	}
 	t.mu.Unlock()
 	return nil
 }
 
 func (t *Table[T]) remove(key string) {
 	t.mu.Lock()
-	t.tree.Delete(&Item[T]{Key: key})
+	if old, ok := t.tree.Delete(&Item[T]{Key: key}); ok {
+		for _, ix := range t.indexes {
+			ix.remove(old)
+		}
+	}
 	t.mu.Unlock()
 }
 

@@ -1,0 +1,145 @@
+// Package agentproto is the wire contract between the control plane
+// (agentapi) and the agent: JSON bodies over HTTP. It is level-triggered.
+// The agent always sends everything it observes and the digest of the
+// desired state it holds; the server always answers with the whole desired
+// state for the instance when that digest is stale. A lost, repeated or
+// reordered message is therefore harmless: the next sync repairs it.
+//
+// It imports only ecs and the standard library, so the agent never links a
+// server package.
+package agentproto
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strings"
+
+	"github.com/gantry-dev/gantry/internal/ecs"
+)
+
+// HTTP paths.
+const (
+	// RegisterPath is signed with SigV4 (service "ecs") using the
+	// operator's AWS credentials; it answers with an instance token.
+	RegisterPath = "/agent/v1/register"
+	// SyncPath carries "Authorization: Bearer <token>".
+	SyncPath = "/agent/v1/sync"
+)
+
+// Capacity kinds an agent registers as.
+const (
+	// CapacityInstance is a container instance of one cluster, visible
+	// through the container-instance actions (launch type EC2).
+	CapacityInstance = ""
+	// CapacityFargate is capacity the control plane manages for FARGATE
+	// tasks of every cluster; it never shows as a container instance.
+	CapacityFargate = "FARGATE"
+)
+
+// RegisterRequest registers a host, or resumes an earlier registration
+// when ContainerInstanceArn names one that is still registered.
+type RegisterRequest struct {
+	Cluster              string          `json:"cluster"`
+	Capacity             string          `json:"capacity,omitempty"`
+	ContainerInstanceArn string          `json:"containerInstanceArn,omitempty"`
+	TotalResources       []ecs.Resource  `json:"totalResources"`
+	VersionInfo          ecs.VersionInfo `json:"versionInfo"`
+	Attributes           []ecs.Attribute `json:"attributes,omitempty"`
+	Tags                 []ecs.Tag       `json:"tags,omitempty"`
+}
+
+// RegisterResponse names the instance and the token that lets the agent act
+// for it, and for nothing else.
+type RegisterResponse struct {
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	ClusterArn           string `json:"clusterArn"`
+	Token                string `json:"token"`
+}
+
+// SyncRequest reports what the agent observes and asks for the desired
+// state. With Wait, the server holds the request until the desired state
+// differs from Digest or its poll limit passes.
+type SyncRequest struct {
+	Digest string      `json:"digest,omitempty"`
+	Wait   bool        `json:"wait,omitempty"`
+	Tasks  []TaskState `json:"tasks"`
+}
+
+// SyncResponse is the desired state: every task the instance should run or
+// stop. Tasks is nil when Digest matches the request's.
+type SyncResponse struct {
+	Digest  string `json:"digest"`
+	Changed bool   `json:"changed"`
+	Tasks   []Task `json:"tasks,omitempty"`
+	// PollSeconds is how long the server may hold a waiting sync; the agent
+	// treats a silence much longer than that as a lost connection.
+	PollSeconds int `json:"pollSeconds"`
+}
+
+// Task is one task the instance must run (DesiredStatus RUNNING) or stop
+// (STOPPED). Everything but DesiredStatus is fixed when the task is
+// created.
+type Task struct {
+	TaskArn       string                    `json:"taskArn"`
+	ClusterArn    string                    `json:"clusterArn"`
+	DesiredStatus string                    `json:"desiredStatus"`
+	LaunchType    ecs.LaunchType            `json:"launchType,omitempty"`
+	Definition    ecs.TaskDefinition        `json:"taskDefinition"`
+	Overrides     ecs.TaskOverride          `json:"overrides"`
+	Network       *ecs.NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	// StopTimeoutSeconds applies to containers without their own
+	// stopTimeout.
+	StopTimeoutSeconds int `json:"stopTimeoutSeconds,omitempty"`
+}
+
+// TaskState is what the agent observes of one task. Containers carry only
+// observed fields (name, runtimeId, lastStatus, exitCode, reason,
+// networkBindings, networkInterfaces, healthStatus, imageDigest); the server
+// adds the rest.
+type TaskState struct {
+	TaskArn       string           `json:"taskArn"`
+	LastStatus    string           `json:"lastStatus"`
+	HealthStatus  ecs.HealthStatus `json:"healthStatus,omitempty"`
+	StopCode      ecs.TaskStopCode `json:"stopCode,omitempty"`
+	StoppedReason string           `json:"stoppedReason,omitempty"`
+	// PrivateIPv4Address is the task's address in awsvpc mode.
+	PrivateIPv4Address string          `json:"privateIPv4Address,omitempty"`
+	Containers         []ecs.Container `json:"containers,omitempty"`
+
+	PullStartedAt      ecs.Timestamp `json:"pullStartedAt,omitzero"`
+	PullStoppedAt      ecs.Timestamp `json:"pullStoppedAt,omitzero"`
+	StartedAt          ecs.Timestamp `json:"startedAt,omitzero"`
+	StoppingAt         ecs.Timestamp `json:"stoppingAt,omitzero"`
+	ExecutionStoppedAt ecs.Timestamp `json:"executionStoppedAt,omitzero"`
+	StoppedAt          ecs.Timestamp `json:"stoppedAt,omitzero"`
+}
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error codes. The HTTP status tells the agent what to do: 401 register
+// again, 410 stop (the instance was deregistered), 4xx fix the request,
+// 5xx retry.
+const (
+	CodeUnauthorized = "Unauthorized"
+	CodeDeregistered = "InstanceDeregistered"
+	CodeBadRequest   = "BadRequest"
+	CodeNotFound     = "ClusterNotFound"
+	CodeInternal     = "Internal"
+)
+
+// Digest identifies a desired state: the set of tasks and their desired
+// statuses (the rest of a task never changes).
+func Digest(tasks []Task) string {
+	keys := make([]string, len(tasks))
+	for i, t := range tasks {
+		keys[i] = t.TaskArn + "=" + t.DesiredStatus
+	}
+	slices.Sort(keys)
+	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
+	return hex.EncodeToString(sum[:12])
+}
