@@ -41,6 +41,11 @@ type API struct {
 	// server, so concurrent registrations queue instead of retrying on
 	// conflicts; the store's revision checks still guard other servers.
 	familyLocks sync.Map // family -> *sync.Mutex
+
+	// placeMu makes this server's placements one at a time, so each sees
+	// the resources the previous one took. Placement moves to a single
+	// leader-run scheduler when servers are replicated.
+	placeMu sync.Mutex
 }
 
 // New returns the ECS API over a store.
@@ -83,6 +88,11 @@ func (a *API) Service() awsapi.Service {
 			"TagResource":                awsapi.Handle(a.TagResource),
 			"UntagResource":              awsapi.Handle(a.UntagResource),
 			"ListTagsForResource":        awsapi.Handle(a.ListTagsForResource),
+			"RunTask":                    awsapi.Handle(a.RunTask),
+			"StartTask":                  awsapi.Handle(a.StartTask),
+			"StopTask":                   awsapi.Handle(a.StopTask),
+			"DescribeTasks":              awsapi.Handle(a.DescribeTasks),
+			"ListTasks":                  awsapi.Handle(a.ListTasks),
 		},
 	}
 }

@@ -1,0 +1,494 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gantry-dev/gantry/internal/ecs"
+	"github.com/gantry-dev/gantry/internal/placement"
+	"github.com/gantry-dev/gantry/internal/store"
+	"github.com/google/uuid"
+)
+
+// Limits ECS puts on task requests.
+const (
+	maxRunCount     = 10
+	maxStartedBy    = 128
+	maxGroup        = 255
+	fargateProvider = "FARGATE"
+	fargateSpot     = "FARGATE_SPOT"
+	platformVersion = "1.4.0"
+)
+
+// launch is what RunTask and StartTask resolved from a request: where the
+// task may go and everything its record is built from.
+type launch struct {
+	cluster    string
+	td         *ecs.TaskDefinition
+	tdTags     []ecs.Tag
+	launchType ecs.LaunchType
+	overrides  *ecs.TaskOverride
+	network    *ecs.NetworkConfiguration
+	group      string
+	startedBy  string
+	tags       []ecs.Tag
+	execute    bool
+	size       ecs.TaskSize
+	ports      []string
+}
+
+// RunTask places count tasks on the cluster's instances, or on Fargate
+// capacity, and answers with them placed; tasks that did not fit come back
+// as failures with ECS's reasons.
+func (a *API) RunTask(ctx context.Context, req *ecs.RunTaskRequest) (*ecs.RunTaskResponse, error) {
+	count := 1
+	if req.Count != nil {
+		count = int(*req.Count)
+		if count < 1 || count > maxRunCount {
+			return nil, invalidParameter("count must be between 1 and %d.", maxRunCount)
+		}
+	}
+	cl, err := a.activeCluster(req.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	lt, err := runLaunchType(req, &cl.Value.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	l, err := a.resolveLaunch(cl.Value.Cluster.ClusterName, lt, taskParams{
+		taskDefinition: req.TaskDefinition, overrides: req.Overrides, network: req.NetworkConfiguration,
+		group: req.Group, startedBy: req.StartedBy, tags: req.Tags, propagate: req.PropagateTags,
+		execute: req.EnableExecuteCommand,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPlacement(lt, req.PlacementConstraints, req.PlacementStrategy); err != nil {
+		return nil, err
+	}
+	a.placeMu.Lock()
+	defer a.placeMu.Unlock()
+	hosts, failures, err := a.candidates(l)
+	if err != nil {
+		return nil, err
+	}
+	demand := placement.Demand{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports}
+	chosen, refused := placement.FirstFit(a.placementHosts(hosts), demand, count)
+	if len(chosen) < count {
+		failures = append(failures, wireFailures(refused)...)
+	}
+	picked := make([]*store.Item[store.InstanceRecord], len(chosen))
+	for i, h := range chosen {
+		picked[i] = hosts[h]
+	}
+	tasks, err := a.createTasks(ctx, l, picked)
+	if err != nil {
+		return nil, err
+	}
+	return &ecs.RunTaskResponse{Tasks: nonNil(tasks), Failures: nonNil(failures)}, nil
+}
+
+// runLaunchType decides between EC2 and FARGATE from the launch type, the
+// capacity provider strategy, or the cluster's default strategy.
+func runLaunchType(req *ecs.RunTaskRequest, c *ecs.Cluster) (ecs.LaunchType, error) {
+	if req.LaunchType != "" && len(req.CapacityProviderStrategy) > 0 {
+		return "", invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+	}
+	switch req.LaunchType {
+	case ecs.LaunchTypeEC2, ecs.LaunchTypeFARGATE:
+		return req.LaunchType, nil
+	case "":
+	default:
+		if !slices.Contains(ecs.LaunchType("").Values(), req.LaunchType) {
+			return "", invalidParameter("launchType: %q is not a valid launch type.", req.LaunchType)
+		}
+		return "", invalidParameter("launchType %s is not supported: Gantry runs EC2 and FARGATE tasks.", req.LaunchType)
+	}
+	strategy := req.CapacityProviderStrategy
+	if len(strategy) == 0 {
+		strategy = c.DefaultCapacityProviderStrategy
+	}
+	for _, item := range strategy {
+		switch item.CapacityProvider {
+		case fargateProvider, fargateSpot:
+			return ecs.LaunchTypeFARGATE, nil
+		default:
+			return "", invalidParameter("The specified capacity provider %s is not associated with the cluster.", item.CapacityProvider)
+		}
+	}
+	return ecs.LaunchTypeEC2, nil
+}
+
+// taskParams are the request fields RunTask and StartTask share.
+type taskParams struct {
+	taskDefinition string
+	overrides      *ecs.TaskOverride
+	network        *ecs.NetworkConfiguration
+	group          string
+	startedBy      string
+	tags           []ecs.Tag
+	propagate      ecs.PropagateTags
+	execute        bool
+}
+
+func (a *API) resolveLaunch(cluster string, lt ecs.LaunchType, p taskParams) (*launch, error) {
+	it, err := a.findTaskDefinition(p.taskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	if it == nil {
+		return nil, clientError("TaskDefinition not found.")
+	}
+	td := &it.Value.TaskDefinition
+	if td.Status != ecs.TaskDefinitionStatusACTIVE {
+		return nil, clientError("TaskDefinition is inactive")
+	}
+	if !slices.Contains(td.Compatibilities, ecs.Compatibility(lt)) {
+		return nil, clientError("Task definition does not support launch_type %s.", lt)
+	}
+	l := &launch{cluster: cluster, td: td, tdTags: it.Value.Tags, launchType: lt, network: p.network,
+		group: p.group, startedBy: p.startedBy, tags: p.tags, execute: p.execute}
+	if err := checkNetwork(td, lt, p.network); err != nil {
+		return nil, err
+	}
+	if l.overrides, err = checkOverrides(td, p.overrides); err != nil {
+		return nil, err
+	}
+	if len(l.startedBy) > maxStartedBy {
+		return nil, invalidParameter("startedBy must be at most %d characters.", maxStartedBy)
+	}
+	if l.group == "" {
+		l.group = "family:" + td.Family
+	} else if len(l.group) > maxGroup {
+		return nil, invalidParameter("group must be at most %d characters.", maxGroup)
+	}
+	if err := validateTags("tags", p.tags); err != nil {
+		return nil, err
+	}
+	switch p.propagate {
+	case "", ecs.PropagateTagsNONE:
+	case ecs.PropagateTagsTASKDEFINITION:
+		l.tags = mergeTags(slices.Clone(it.Value.Tags), l.tags)
+	default:
+		return nil, invalidParameter("propagateTags: %q is not valid for a standalone task.", p.propagate)
+	}
+	l.size = ecs.SizeOf(td, l.overrides)
+	l.ports = ecs.HostPorts(td)
+	return l, nil
+}
+
+func checkNetwork(td *ecs.TaskDefinition, lt ecs.LaunchType, nc *ecs.NetworkConfiguration) error {
+	awsvpc := td.NetworkMode == ecs.NetworkModeAwsvpc
+	if lt == ecs.LaunchTypeFARGATE && !awsvpc {
+		return clientError("Fargate only supports network mode 'awsvpc'.")
+	}
+	given := nc != nil && nc.AwsvpcConfiguration != nil
+	switch {
+	case awsvpc && !given:
+		return invalidParameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	case !awsvpc && given:
+		return invalidParameter("Network Configuration is not valid for the given networkMode of this task definition.")
+	case !awsvpc:
+		return nil
+	}
+	vpc := nc.AwsvpcConfiguration
+	if len(vpc.Subnets) == 0 || len(vpc.Subnets) > 16 {
+		return invalidParameter("subnets can not be empty.")
+	}
+	for _, s := range vpc.Subnets {
+		if strings.TrimSpace(s) == "" {
+			return invalidParameter("subnets can not contain an empty subnet ID.")
+		}
+	}
+	if len(vpc.SecurityGroups) > 5 {
+		return invalidParameter("securityGroups can have at most 5 elements.")
+	}
+	return nil
+}
+
+// checkOverrides validates overrides against the task definition and
+// returns them as ECS echoes them: one entry per container.
+func checkOverrides(td *ecs.TaskDefinition, ov *ecs.TaskOverride) (*ecs.TaskOverride, error) {
+	out := &ecs.TaskOverride{}
+	if ov != nil {
+		c, err := store.Clone(ov)
+		if err != nil {
+			return nil, err
+		}
+		out = c
+	}
+	for _, co := range out.ContainerOverrides {
+		if !slices.ContainsFunc(td.ContainerDefinitions, func(cd ecs.ContainerDefinition) bool { return cd.Name == co.Name }) {
+			return nil, invalidParameter("Override for container named %s is not a container in the TaskDefinition.", co.Name)
+		}
+		for _, n := range []*int32{co.Cpu, co.Memory, co.MemoryReservation} {
+			if n != nil && *n < 0 {
+				return nil, invalidParameter("Container override for %s: cpu and memory values must not be negative.", co.Name)
+			}
+		}
+	}
+	if out.Cpu != "" {
+		n, err := ecs.ParseTaskCPU(out.Cpu)
+		if err != nil {
+			return nil, err
+		}
+		out.Cpu = strconv.Itoa(n)
+	}
+	if out.Memory != "" {
+		n, err := ecs.ParseTaskMemory(out.Memory)
+		if err != nil {
+			return nil, err
+		}
+		out.Memory = strconv.Itoa(n)
+	}
+	for _, cd := range td.ContainerDefinitions {
+		if !slices.ContainsFunc(out.ContainerOverrides, func(co ecs.ContainerOverride) bool { return co.Name == cd.Name }) {
+			out.ContainerOverrides = append(out.ContainerOverrides, ecs.ContainerOverride{Name: cd.Name})
+		}
+	}
+	return out, nil
+}
+
+// checkPlacement accepts the placement options first-fit placement honours
+// and refuses the rest clearly rather than ignoring them.
+func checkPlacement(lt ecs.LaunchType, constraints []ecs.PlacementConstraint, strategy []ecs.PlacementStrategy) error {
+	if lt == ecs.LaunchTypeFARGATE && (len(constraints) > 0 || len(strategy) > 0) {
+		return invalidParameter("Task placement constraints and strategies are not supported for the Fargate launch type.")
+	}
+	if len(constraints) > 10 {
+		return invalidParameter("placementConstraints can have at most 10 elements.")
+	}
+	if len(strategy) > 5 {
+		return invalidParameter("placementStrategy can have at most 5 elements.")
+	}
+	for _, c := range constraints {
+		if !slices.Contains(ecs.PlacementConstraintType("").Values(), c.Type) {
+			return invalidParameter("placementConstraints.type: %q is not a valid constraint type.", c.Type)
+		}
+	}
+	for _, s := range strategy {
+		if !slices.Contains(ecs.PlacementStrategyType("").Values(), s.Type) {
+			return invalidParameter("placementStrategy.type: %q is not a valid strategy type.", s.Type)
+		}
+	}
+	if len(constraints) > 0 {
+		return invalidParameter("placementConstraints are not supported yet; Gantry places tasks first-fit.")
+	}
+	return nil
+}
+
+// candidates lists the hosts a launch may use, in placement order, and
+// failures for the cluster's instances whose agents are disconnected.
+func (a *API) candidates(l *launch) ([]*store.Item[store.InstanceRecord], []ecs.Failure, error) {
+	var hosts []*store.Item[store.InstanceRecord]
+	var failures []ecs.Failure
+	if l.launchType == ecs.LaunchTypeFARGATE {
+		a.store.Capacity.Ascend("", func(it *store.Item[store.InstanceRecord]) bool {
+			if usable(it.Value) {
+				hosts = append(hosts, it)
+			}
+			return true
+		})
+		if len(hosts) == 0 {
+			failures = append(failures, ecs.Failure{Reason: "RESOURCE:FARGATE", Detail: "no Fargate capacity is connected"})
+		}
+		return hosts, failures, nil
+	}
+	registered := 0
+	a.eachInstance(l.cluster, func(it *store.Item[store.InstanceRecord]) {
+		ci := &it.Value.Instance
+		if ci.Status == statusInactive {
+			return
+		}
+		registered++
+		switch {
+		case usable(it.Value):
+			hosts = append(hosts, it)
+		case ci.Status == statusActive:
+			failures = append(failures, ecs.Failure{Arn: ci.ContainerInstanceArn, Reason: "AGENT"})
+		}
+	})
+	if registered == 0 {
+		return nil, nil, invalidParameter("No Container Instances were found in your cluster.")
+	}
+	return hosts, failures, nil
+}
+
+func usable(r *store.InstanceRecord) bool {
+	return r.Instance.Status == statusActive && r.Instance.AgentConnected
+}
+
+// eachInstance walks a cluster's container instances in key order.
+func (a *API) eachInstance(cluster string, fn func(*store.Item[store.InstanceRecord])) {
+	a.store.Instances.Ascend(cluster+"/", func(it *store.Item[store.InstanceRecord]) bool {
+		if it.Value.Cluster != cluster {
+			return false
+		}
+		fn(it)
+		return true
+	})
+}
+
+// placementHosts describes hosts with what they have left.
+func (a *API) placementHosts(items []*store.Item[store.InstanceRecord]) []placement.Host {
+	out := make([]placement.Host, len(items))
+	for i, it := range items {
+		out[i] = a.placementHost(it.Value)
+	}
+	return out
+}
+
+// placementHost is a host's registered resources less what its tasks hold.
+func (a *API) placementHost(r *store.InstanceRecord) placement.Host {
+	h := placement.Host{ARN: r.Instance.ContainerInstanceArn, Ports: map[string]bool{}}
+	for _, res := range r.Instance.RegisteredResources {
+		switch res.Name {
+		case "CPU":
+			h.CPU = int(res.IntegerValue)
+		case "MEMORY":
+			h.Memory = int(res.IntegerValue)
+		case "PORTS", "PORTS_UDP":
+			proto := "/tcp"
+			if res.Name == "PORTS_UDP" {
+				proto = "/udp"
+			}
+			for _, p := range res.StringSetValue {
+				h.Ports[p+proto] = true
+			}
+		}
+	}
+	for _, it := range a.store.Tasks.By(store.ByHost, r.ID) {
+		if !it.Value.Holds() {
+			continue
+		}
+		h.CPU -= it.Value.Size.CPU
+		h.Memory -= it.Value.Size.Memory
+		for _, p := range it.Value.Ports {
+			h.Ports[p] = true
+		}
+	}
+	return h
+}
+
+func wireFailures(fs []placement.Failure) []ecs.Failure {
+	out := make([]ecs.Failure, len(fs))
+	for i, f := range fs {
+		out[i] = ecs.Failure{Arn: f.ARN, Reason: f.Reason}
+	}
+	return out
+}
+
+// createTasks commits one task per chosen host in a single transaction.
+func (a *API) createTasks(ctx context.Context, l *launch, hosts []*store.Item[store.InstanceRecord]) ([]ecs.Task, error) {
+	if len(hosts) == 0 {
+		return nil, nil
+	}
+	writes := make([]store.Write, len(hosts))
+	tasks := make([]ecs.Task, len(hosts))
+	for i, h := range hosts {
+		rec := a.newTask(l, h.Value)
+		id := rec.Task.TaskArn[strings.LastIndex(rec.Task.TaskArn, "/")+1:]
+		writes[i] = a.store.Tasks.Create(l.cluster+"/"+id, rec)
+		tasks[i] = rec.Task
+	}
+	if _, err := a.store.Commit(ctx, writes...); err != nil {
+		return nil, wireError(err)
+	}
+	return tasks, nil
+}
+
+// newTask builds a task record as ECS shows a task it just placed.
+func (a *API) newTask(l *launch, host *store.InstanceRecord) *store.TaskRecord {
+	id := ecs.NewID()
+	now := ecs.At(a.now())
+	td := l.td
+	t := ecs.Task{
+		TaskArn:              a.arns.Task(l.cluster, id),
+		ClusterArn:           a.arns.Cluster(l.cluster),
+		TaskDefinitionArn:    td.TaskDefinitionArn,
+		LastStatus:           ecs.TaskPending,
+		DesiredStatus:        ecs.TaskRunning,
+		CreatedAt:            now,
+		LaunchType:           l.launchType,
+		Group:                l.group,
+		StartedBy:            l.startedBy,
+		Overrides:            l.overrides,
+		Tags:                 l.tags,
+		HealthStatus:         ecs.HealthStatusUNKNOWN,
+		EnableExecuteCommand: l.execute,
+		Cpu:                  firstNonEmpty(l.overrides.Cpu, td.Cpu),
+		Memory:               firstNonEmpty(l.overrides.Memory, td.Memory),
+		AvailabilityZone:     attribute(host.Instance.Attributes, "ecs.availability-zone"),
+		Version:              1,
+	}
+	if arch := attribute(host.Instance.Attributes, "ecs.cpu-architecture"); arch != "" {
+		t.Attributes = []ecs.Attribute{{Name: "ecs.cpu-architecture", Value: arch}}
+	}
+	if l.launchType == ecs.LaunchTypeFARGATE {
+		t.PlatformVersion, t.PlatformFamily = platformVersion, "Linux"
+		t.EphemeralStorage = &ecs.EphemeralStorage{SizeInGiB: 20}
+	} else {
+		t.ContainerInstanceArn = host.Instance.ContainerInstanceArn
+	}
+	if td.NetworkMode == ecs.NetworkModeAwsvpc {
+		t.LastStatus = ecs.TaskProvisioning
+		t.Attachments = []ecs.Attachment{eniAttachment(l.network.AwsvpcConfiguration.Subnets[0])}
+	}
+	for _, cd := range ecs.ContainerDefinitionsFor(td, l.overrides) {
+		t.Containers = append(t.Containers, ecs.Container{
+			ContainerArn:      a.arns.Container(l.cluster, id+"/"+uuid.NewString()),
+			TaskArn:           t.TaskArn,
+			Name:              cd.Name,
+			Image:             cd.Image,
+			LastStatus:        ecs.TaskPending,
+			HealthStatus:      ecs.HealthStatusUNKNOWN,
+			Cpu:               strconv.Itoa(int(cd.Cpu)),
+			Memory:            optionalInt(cd.Memory),
+			MemoryReservation: optionalInt(cd.MemoryReservation),
+		})
+	}
+	return &store.TaskRecord{Task: t, HostID: host.ID, Size: l.size, Ports: l.ports, Network: l.network}
+}
+
+// eniAttachment is the network interface an awsvpc task gets, before the
+// agent reports its address.
+func eniAttachment(subnet string) ecs.Attachment {
+	return ecs.Attachment{
+		Id:     uuid.NewString(),
+		Type:   "ElasticNetworkInterface",
+		Status: "PRECREATED",
+		Details: []ecs.KeyValuePair{
+			{Name: "subnetId", Value: subnet},
+			{Name: "networkInterfaceId", Value: "eni-" + ecs.NewID()[:17]},
+		},
+	}
+}
+
+func attribute(attrs []ecs.Attribute, name string) string {
+	for _, at := range attrs {
+		if at.Name == name {
+			return at.Value
+		}
+	}
+	return ""
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func optionalInt(p *int32) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprint(*p)
+}
