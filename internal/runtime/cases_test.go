@@ -36,6 +36,11 @@ var conformanceCases = []conformanceCase{
 	{name: "BindMount", realOnly: true, run: testBindMount},
 	{name: "NamedVolume", realOnly: true, run: testNamedVolume},
 	{name: "SharedNetworkNamespace", realOnly: true, run: testSharedNetworkNamespace},
+	{name: "NetworkLifecycle", run: testNetworkLifecycle},
+	{name: "NetworkConcurrentEnsure", run: testNetworkConcurrentEnsure},
+	{name: "ContainerOnNamedNetwork", run: testContainerOnNamedNetwork},
+	{name: "StartOnMissingNetwork", run: testStartOnMissingNetwork},
+	{name: "TaskNetwork", run: testTaskNetwork},
 }
 
 func testLifecycle(t *testing.T, b *backend) {

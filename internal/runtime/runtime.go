@@ -61,12 +61,38 @@ type Runtime interface {
 	// that Mount.Volume* fields create on first use. A volume still used by
 	// a container wraps ErrConflict.
 	RemoveVolume(ctx context.Context, name string) error
+
+	// EnsureNetwork returns the engine network called name, creating it as
+	// a bridge network carrying labels plus LabelManaged when it is
+	// missing. An existing network is returned as it is, whatever its
+	// labels. Concurrent callers for one name all succeed and get the same
+	// network. Containers join it with ContainerSpec.NetworkMode = name.
+	EnsureNetwork(ctx context.Context, name string, labels map[string]string) (Network, error)
+
+	// InspectNetwork describes the network called name; a missing network
+	// wraps ErrNotFound.
+	InspectNetwork(ctx context.Context, name string) (Network, error)
+
+	// RemoveNetwork removes the network called name. A missing network is
+	// not an error; one that running containers are attached to (or one
+	// the engine predefines, such as "bridge") wraps ErrConflict.
+	// Containers created on it but not running do not prevent removal;
+	// they then fail to start.
+	RemoveNetwork(ctx context.Context, name string) error
+
+	// PauseImage makes the pause image local and returns its reference.
+	// A pause container only holds a network namespace (awsvpc tasks: the
+	// task's other containers join it with NetworkContainer); its process
+	// blocks until killed: as PID 1 it ignores SIGTERM, so Stop waits out
+	// its timeout, while Remove kills it at once. The image is made on the
+	// host, without a registry.
+	PauseImage(ctx context.Context) (ref string, err error)
 }
 
 // Error kinds. Implementations wrap them (with %w) around their own errors,
 // which keep the engine's message.
 var (
-	// ErrNotFound: no such container, image or volume.
+	// ErrNotFound: no such container, image, volume or network.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the name is in use, or the object is in use or busy.
 	ErrConflict = errors.New("conflict")

@@ -51,6 +51,11 @@ type Runtime struct {
 	mu      sync.Mutex
 	version string            // negotiated API version, once known
 	names   map[string]string // container ID → name, for error messages
+
+	netMu    sync.Mutex // serializes network creation (see EnsureNetwork)
+	pauseMu  sync.Mutex // serializes PauseImage
+	pause    *pauseImage
+	pauseRef string // PauseRef, except in tests
 }
 
 // New returns a Runtime for the engine that opts (or the environment) name.
@@ -70,6 +75,7 @@ func New(opts Options) (*Runtime, error) {
 		callTimeout: opts.CallTimeout,
 		pullTimeout: opts.PullTimeout,
 		names:       make(map[string]string),
+		pauseRef:    PauseRef,
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)

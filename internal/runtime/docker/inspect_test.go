@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/gantry-dev/gantry/internal/runtime"
 )
@@ -78,5 +79,32 @@ func TestStateAndHealth(t *testing.T) {
 		if got := health(in); got != want {
 			t.Errorf("health(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// network2010 is (trimmed) how Docker 20.10 lists a bridge network.
+const network2010 = `{
+  "Name": "gantry-task", "Id": "3aca5ec96b55e1c6106e2975eb78bc91710d304a6987ca6752b9bf5b0ed607a6",
+  "Created": "2026-11-21T10:33:43.275225939Z", "Scope": "local", "Driver": "bridge", "EnableIPv6": false,
+  "IPAM": {"Driver": "default", "Options": {}, "Config": [{"Subnet": "172.22.0.0/16", "Gateway": "172.22.0.1"}]},
+  "Internal": false, "Attachable": false, "Ingress": false, "ConfigFrom": {"Network": ""}, "ConfigOnly": false,
+  "Containers": {}, "Options": {}, "Labels": {"gantry.managed": "true"}
+}`
+
+func TestFromNetwork(t *testing.T) {
+	var in network.Summary
+	if err := json.Unmarshal([]byte(network2010), &in); err != nil {
+		t.Fatal(err)
+	}
+	want := runtime.Network{
+		ID:      "3aca5ec96b55e1c6106e2975eb78bc91710d304a6987ca6752b9bf5b0ed607a6",
+		Name:    "gantry-task",
+		Driver:  "bridge",
+		Subnets: []string{"172.22.0.0/16"},
+		Gateway: "172.22.0.1",
+		Labels:  map[string]string{"gantry.managed": "true"},
+	}
+	if diff := cmp.Diff(want, fromNetwork(in.Network)); diff != "" {
+		t.Errorf("fromNetwork (-want +got):\n%s", diff)
 	}
 }

@@ -5,10 +5,12 @@
 // A started container runs until it is stopped, removed, told to exit (Exit,
 // OOMKill), or until its scripted Behavior makes it exit. Health checks
 // pass unless scripted to fail. Published ports get dynamic host ports from
-// a counter, bridge-mode containers get addresses from 172.17.0.0/16, and
-// every change is reported on Events as the Docker runtime would. Time comes
-// from an injected Clock, so tests can run under testing/synctest or a fake
-// clock.
+// a counter; containers get addresses from their network's subnet (bridge:
+// 172.17.0.0/16; networks EnsureNetwork makes: 172.18.0.0/16 on), and a
+// missing network fails Start as the engine does. PauseImage provides
+// PauseRef. Every change is reported on Events as the Docker runtime would.
+// Time comes from an injected Clock, so tests can run under testing/synctest
+// or a fake clock.
 //
 // The package imports only the runtime package and the standard library.
 package sim
@@ -71,7 +73,8 @@ type Runtime struct {
 	containers map[string]*simContainer
 	names      map[string]string // name → ID
 	volumes    map[string]map[string]string
-	nextIP     uint32
+	networks   map[string]*simNetwork // by name
+	subnets    int                    // counts the subnets handed to new networks
 	subs       map[*subscriber]struct{}
 }
 
@@ -96,6 +99,7 @@ func New(opts Options) *Runtime {
 		containers: make(map[string]*simContainer),
 		names:      make(map[string]string),
 		volumes:    make(map[string]map[string]string),
+		networks:   predefinedNetworks(),
 		subs:       make(map[*subscriber]struct{}),
 	}
 	if r.clock == nil {
@@ -185,7 +189,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 		labels = make(map[string]string)
 	}
 	labels[runtime.LabelManaged] = "true"
-	c := &simContainer{spec: spec, behavior: r.behavior(spec), c: runtime.Container{
+	c := &simContainer{spec: spec, behavior: r.behaviorOf(spec), c: runtime.Container{
 		ID: id, Name: name, Image: spec.Image, ImageID: r.images[spec.Image].ID,
 		Labels: labels, NetworkMode: networkMode(spec), State: runtime.StateCreated,
 		CreatedAt: r.clock.Now(), Resources: resources(spec),
@@ -246,21 +250,25 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 				runtime.ErrCannotStart, c.c.Name, id)
 		}
 	}
+	networks, err := r.attach(c)
+	if err != nil {
+		return fmt.Errorf("%w: start container %q: %w", runtime.ErrCannotStart, c.c.Name, err)
+	}
 	bindings, err := r.ports.bind(c.spec, r.running())
 	if err != nil {
 		return fmt.Errorf("%w: start container %q: %w", runtime.ErrCannotStart, c.c.Name, err)
 	}
-	r.run(c, bindings)
+	r.run(c, bindings, networks)
 	return nil
 }
 
 // run moves c to running and schedules what its behaviour scripts.
-func (r *Runtime) run(c *simContainer, bindings []runtime.PortBinding) {
+func (r *Runtime) run(c *simContainer, bindings []runtime.PortBinding, networks []runtime.NetworkAttachment) {
 	now := r.clock.Now()
 	c.c.State, c.c.ExitCode, c.c.OOMKilled, c.c.Error = runtime.StateRunning, 0, false, ""
 	c.c.StartedAt, c.c.FinishedAt = now, time.Time{}
 	c.c.Ports = bindings
-	c.c.Networks = r.attach(c)
+	c.c.Networks = networks
 	c.exited = make(chan struct{})
 	c.run++
 	r.emit(c, runtime.Event{Type: runtime.EventStart})
@@ -292,15 +300,14 @@ func (r *Runtime) after(c *simContainer, d time.Duration, f func()) {
 	}))
 }
 
-func (r *Runtime) attach(c *simContainer) []runtime.NetworkAttachment {
-	mode := c.c.NetworkMode
-	if mode == runtime.NetworkHost || mode == runtime.NetworkNone || strings.HasPrefix(mode, "container:") {
-		return nil
+// behaviorOf scripts a new container. The pause image's program, run
+// without a command, ignores SIGTERM whatever the script says.
+func (r *Runtime) behaviorOf(spec runtime.ContainerSpec) Behavior {
+	b := r.behavior(spec)
+	if spec.Image == PauseRef && len(spec.EntryPoint) == 0 && len(spec.Command) == 0 {
+		b.IgnoreTerm = true
 	}
-	n := r.nextIP % (256 * 254) // 172.17.0.2 to 172.17.255.255, then again
-	r.nextIP++
-	ip := fmt.Sprintf("172.17.%d.%d", n/254, 2+n%254)
-	return []runtime.NetworkAttachment{{Network: mode, IPv4Address: ip}}
+	return b
 }
 
 // Stop ends a running container: at once unless its behaviour ignores

@@ -362,3 +362,33 @@ func BenchmarkLifecycle(b *testing.B) {
 		}
 	}
 }
+
+func TestNetworkSubnetsAndAddresses(t *testing.T) {
+	rt := newSim()
+	ctx := t.Context()
+	seen := make(map[string]bool)
+	var last runtime.Network
+	for i := range 20 {
+		n, err := rt.EnsureNetwork(ctx, fmt.Sprintf("net-%d", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(n.Subnets) != 1 || seen[n.Subnets[0]] || n.Labels[runtime.LabelManaged] != "true" {
+			t.Fatalf("network %d = %+v; want a subnet of its own", i, n)
+		}
+		seen[n.Subnets[0]] = true
+		last = n
+	}
+	if last.Subnets[0] != "10.200.5.0/24" || last.Gateway != "10.200.5.1" {
+		t.Errorf("20th network = %+v; want 10.200.5.0/24", last)
+	}
+	s := spec()
+	s.NetworkMode = last.Name
+	var got []string
+	for range 2 {
+		got = append(got, inspect(t, rt, run(t, rt, s)).Networks[0].IPv4Address)
+	}
+	if diff := cmp.Diff([]string{"10.200.5.2", "10.200.5.3"}, got); diff != "" {
+		t.Errorf("addresses (-want +got):\n%s", diff)
+	}
+}
