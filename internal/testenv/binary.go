@@ -44,12 +44,17 @@ func BuildGantry(t testing.TB) string {
 	return gantryBinary.path
 }
 
-func buildGantry() (string, error) {
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go" // a relocated toolchain: trust PATH
+// goTool is the go command of the toolchain running the tests.
+func goTool() string {
+	path := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(path); err != nil {
+		return "go" // a relocated toolchain: trust PATH
 	}
-	gomod, err := exec.Command(goTool, "env", "GOMOD").Output()
+	return path
+}
+
+func buildGantry() (string, error) {
+	gomod, err := exec.Command(goTool(), "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
@@ -64,7 +69,7 @@ func buildGantry() (string, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name()) // only left behind when the build failed
-	out, err := exec.Command(goTool, "build", "-o", tmp.Name(), GantryPackage).CombinedOutput()
+	out, err := exec.Command(goTool(), "build", "-o", tmp.Name(), GantryPackage).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", GantryPackage, err, out)
 	}

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -116,47 +115,20 @@ func busyboxRootFS() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	mtime := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	add := func(h *tar.Header, body []byte) error {
-		h.ModTime, h.Size = mtime, int64(len(body))
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		_, err := tw.Write(body)
-		return err
-	}
-	files := []struct {
-		h    tar.Header
-		body []byte
-	}{
-		{tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, nil},
-		{tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755}, nil},
-		{tar.Header{Name: "root/", Typeflag: tar.TypeDir, Mode: 0o700}, nil},
-		{tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777}, nil},
-		{tar.Header{Name: "www/", Typeflag: tar.TypeDir, Mode: 0o755}, nil},
-		{tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755}, bin},
-		{tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644},
-			[]byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")},
-		{tar.Header{Name: "etc/group", Typeflag: tar.TypeReg, Mode: 0o644}, []byte("root:x:0:\nnogroup:x:65534:\n")},
-		{tar.Header{Name: "www/index.html", Typeflag: tar.TypeReg, Mode: 0o644}, []byte("gantry\n")},
-	}
-	for _, f := range files {
-		if err := add(&f.h, f.body); err != nil {
-			return nil, err
-		}
-	}
+	fs := newRootFS()
+	fs.dir("bin/", 0o755)
+	fs.dir("etc/", 0o755)
+	fs.dir("root/", 0o700)
+	fs.dir("tmp/", 0o1777)
+	fs.dir("www/", 0o755)
+	fs.file("bin/busybox", 0o755, bin)
+	fs.file("etc/passwd", 0o644, []byte(passwd))
+	fs.file("etc/group", 0o644, []byte(group))
+	fs.file("www/index.html", 0o644, []byte("gantry\n"))
 	for _, applet := range busyboxApplets {
-		h := tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}
-		if err := add(&h, nil); err != nil {
-			return nil, err
-		}
+		fs.symlink("bin/"+applet, "busybox")
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return fs.bytes()
 }
 
 // CleanupLabel returns a value for TestLabel unique to this test. When the
