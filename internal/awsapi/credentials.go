@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -51,6 +52,16 @@ func (k *Keyring) Lookup(accessKeyID string) (Principal, bool) {
 	}
 	p, ok := k.byAccessKey[accessKeyID]
 	return p, ok
+}
+
+// Principals lists the keyring's principals ordered by name.
+func (k *Keyring) Principals() []Principal {
+	out := make([]Principal, 0, len(k.byAccessKey))
+	for _, p := range k.byAccessKey {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Principal) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // LoadCredentialsFile reads a keyring from a file in the AWS shared

@@ -12,10 +12,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/gantry-dev/gantry/internal/agentapi"
 	"github.com/gantry-dev/gantry/internal/api"
 	"github.com/gantry-dev/gantry/internal/awsapi"
+	"github.com/gantry-dev/gantry/internal/controller"
+	"github.com/gantry-dev/gantry/internal/ecs"
 	"github.com/gantry-dev/gantry/internal/etcdserver"
 	"github.com/gantry-dev/gantry/internal/store"
 )
@@ -29,6 +33,17 @@ type Options struct {
 	Account         string   // defaults to 000000000000
 	EtcdEndpoints   []string // an external etcd cluster instead of the embedded member
 	Logger          *slog.Logger
+	// AgentPollTimeout is how long an agent's sync is held (default 20 s);
+	// AgentDisconnectAfter is the silence after which an agent counts as
+	// disconnected (default 3 × AgentPollTimeout).
+	AgentPollTimeout     time.Duration
+	AgentDisconnectAfter time.Duration
+	// TaskRetention is how long STOPPED tasks stay describable (default
+	// 3 h; ECS keeps them at least an hour).
+	TaskRetention time.Duration
+	// DefaultCluster creates the cluster "default" at start if it is not
+	// active, as `gantry dev` wants.
+	DefaultCluster bool
 	// Out receives the lines a person needs, such as how to use freshly
 	// generated credentials. Defaults to discarding them.
 	Out io.Writer
@@ -53,6 +68,9 @@ func (o *Options) setDefaults() {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
+	if o.TaskRetention == 0 {
+		o.TaskRetention = 3 * time.Hour
+	}
 }
 
 // Server is a running control plane.
@@ -62,13 +80,16 @@ type Server struct {
 	http     *http.Server
 	etcd     *etcdserver.Server // nil with an external cluster
 	store    *store.Store
+	keys     *awsapi.Keyring
 	served   chan error
+	stop     context.CancelFunc // ends the background loops
+	loops    sync.WaitGroup
 }
 
 // Start brings the control plane up and serves until Close.
 func Start(ctx context.Context, opts Options) (s *Server, err error) {
 	opts.setDefaults()
-	s = &Server{opts: opts, served: make(chan error, 1)}
+	s = &Server{opts: opts, served: make(chan error, 1), stop: func() {}}
 	defer func() {
 		if err != nil {
 			s.closeState()
@@ -85,7 +106,14 @@ func Start(ctx context.Context, opts Options) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
-	s.http = &http.Server{Handler: s.routes(keys), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.keys = keys
+	handler, ecsAPI := s.routes(keys)
+	if opts.DefaultCluster {
+		if _, err := ecsAPI.CreateCluster(ctx, &ecs.CreateClusterRequest{ClusterName: "default"}); err != nil {
+			return nil, fmt.Errorf("create the default cluster: %w", err)
+		}
+	}
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() { s.served <- s.http.Serve(s.listener) }()
 	if generated != nil {
 		printCredentialsHelp(opts, generated, s.URL())
@@ -112,20 +140,36 @@ func (s *Server) openState(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) routes(keys *awsapi.Keyring) http.Handler {
+func (s *Server) routes(keys *awsapi.Keyring) (http.Handler, *api.API) {
 	log := s.opts.Logger.With("component", "api")
 	ecsAPI := api.New(api.Options{Store: s.store, Region: s.opts.Region, Account: s.opts.Account, Logger: log})
+	verifier := &awsapi.Verifier{Keys: keys}
+	agents := agentapi.New(agentapi.Options{
+		Store:           s.store,
+		ARNs:            ecs.ARNs{Region: s.opts.Region, Account: s.opts.Account},
+		Verifier:        verifier,
+		Logger:          s.opts.Logger.With("component", "agentapi"),
+		PollTimeout:     s.opts.AgentPollTimeout,
+		DisconnectAfter: s.opts.AgentDisconnectAfter,
+	})
+	retention := &controller.Retention{Store: s.store, Keep: s.opts.TaskRetention, Logger: s.opts.Logger.With("component", "retention")}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.loops.Add(2)
+	go func() { defer s.loops.Done(); agents.Run(ctx) }()
+	go func() { defer s.loops.Done(); retention.Run(ctx) }()
 	m := newMetrics()
 	mux := http.NewServeMux()
+	mux.Handle("/agent/", agents.Handler())
 	mux.Handle("/", awsapi.NewHandler(awsapi.Options{
 		Services: []awsapi.Service{ecsAPI.Service()},
-		Verifier: &awsapi.Verifier{Keys: keys},
+		Verifier: verifier,
 		Logger:   log,
 		Observe:  m.observe,
 	}))
 	mux.Handle("GET /metrics", m.handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
-	return mux
+	return mux, ecsAPI
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +181,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	io.WriteString(w, "ok\n")
 }
+
+// Principals are the credentials allowed to call the API, for an agent
+// running in the same process.
+func (s *Server) Principals() []awsapi.Principal { return s.keys.Principals() }
 
 // Addr is the address the API listens on.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
@@ -156,6 +204,8 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 func (s *Server) closeState() {
+	s.stop()
+	s.loops.Wait()
 	if s.store != nil {
 		s.store.Close()
 	}
