@@ -93,6 +93,11 @@ func (a *API) Service() awsapi.Service {
 			"StopTask":                   awsapi.Handle(a.StopTask),
 			"DescribeTasks":              awsapi.Handle(a.DescribeTasks),
 			"ListTasks":                  awsapi.Handle(a.ListTasks),
+
+			"DescribeContainerInstances":    awsapi.Handle(a.DescribeContainerInstances),
+			"ListContainerInstances":        awsapi.Handle(a.ListContainerInstances),
+			"DeregisterContainerInstance":   awsapi.Handle(a.DeregisterContainerInstance),
+			"UpdateContainerInstancesState": awsapi.Handle(a.UpdateContainerInstancesState),
 		},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gantry-dev/gantry/internal/ecs"
 	"github.com/gantry-dev/gantry/internal/store"
@@ -22,7 +23,9 @@ const (
 // ECS's statistics are. It is computed from the cache on every read, never
 // stored, so it cannot drift.
 type clusterUsage struct {
-	instances int32
+	instances int32 // registered: ACTIVE or DRAINING
+	// activeTasks are tasks not yet STOPPED, whatever their status.
+	activeTasks int32
 	// Indexed by launch type: ec2 (EC2 and EXTERNAL) or fargate.
 	runningTasks, pendingTasks, activeServices, drainingServices [2]int32
 }
@@ -50,10 +53,43 @@ func (u clusterUsage) statistics() []ecs.KeyValuePair {
 
 func sum(n [2]int32) int32 { return n[ec2] + n[fargate] }
 
-// usage reports what lives in a cluster. Container instances, tasks and
-// services do not exist yet in this version of Gantry, so every count is
-// zero; their tables will feed these numbers.
-func (a *API) usage(string) clusterUsage { return clusterUsage{} }
+// usage reports what lives in a cluster, from the instance and task
+// caches (both keyed "<cluster>/<id>"). Services do not exist yet in this
+// version of Gantry, so their counts are zero.
+func (a *API) usage(cluster string) clusterUsage {
+	var u clusterUsage
+	prefix := cluster + "/"
+	a.store.Instances.Ascend(prefix, func(it *store.Item[store.InstanceRecord]) bool {
+		if !strings.HasPrefix(it.Key, prefix) {
+			return false
+		}
+		if it.Value.Instance.Status != statusInactive {
+			u.instances++
+		}
+		return true
+	})
+	a.store.Tasks.Ascend(prefix, func(it *store.Item[store.TaskRecord]) bool {
+		if !strings.HasPrefix(it.Key, prefix) {
+			return false
+		}
+		t := &it.Value.Task
+		kind := ec2
+		if t.LaunchType == ecs.LaunchTypeFARGATE {
+			kind = fargate
+		}
+		switch t.LastStatus {
+		case ecs.TaskRunning:
+			u.runningTasks[kind]++
+		case ecs.TaskPending:
+			u.pendingTasks[kind]++
+		}
+		if it.Value.Holds() {
+			u.activeTasks++
+		}
+		return true
+	})
+	return u
+}
 
 // CreateCluster creates a cluster, or returns it unchanged if it is already
 // active, as ECS does.
@@ -307,7 +343,7 @@ func (a *API) DeleteCluster(ctx context.Context, req *ecs.DeleteClusterRequest) 
 		return nil, awsError("ClusterContainsContainerInstancesException", "The Cluster cannot be deleted while Container Instances are active or draining.")
 	case sum(u.activeServices)+sum(u.drainingServices) > 0:
 		return nil, awsError("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.")
-	case sum(u.runningTasks)+sum(u.pendingTasks) > 0:
+	case u.activeTasks > 0:
 		return nil, awsError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")
 	}
 	// Not updateCluster, which refuses inactive clusters: a delete racing

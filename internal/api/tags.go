@@ -48,7 +48,8 @@ func removeTags(existing []ecs.Tag, keys []string) []ecs.Tag {
 	return slices.DeleteFunc(slices.Clone(existing), func(t ecs.Tag) bool { return slices.Contains(keys, t.Key) })
 }
 
-// TagResource adds or overwrites tags on a cluster or task definition.
+// TagResource adds or overwrites tags on a cluster, task definition or
+// container instance.
 func (a *API) TagResource(ctx context.Context, req *ecs.TagResourceRequest) (*ecs.TagResourceResponse, error) {
 	if err := validateTags("tags", req.Tags); err != nil {
 		return nil, err
@@ -91,7 +92,7 @@ func (a *API) ListTagsForResource(ctx context.Context, req *ecs.ListTagsForResou
 
 // taggable is where a resource ARN's tags live.
 type taggable struct {
-	kind string // "cluster", "task-definition"
+	kind string // "cluster", "task-definition", "container-instance"
 	key  string // store key
 }
 
@@ -112,6 +113,8 @@ func (a *API) resolveTaggable(arn string) (taggable, error) {
 			return taggable{}, invalidParameter("resourceArn %q: a task definition ARN needs family:revision.", arn)
 		}
 		return taggable{kind: parsed.Type, key: store.TaskDefinitionKey(family, rev)}, nil
+	case "container-instance":
+		return taggable{kind: parsed.Type, key: a.instanceKeyFromARN(parsed.Resource)}, nil
 	}
 	return taggable{}, invalidParameter("resourceArn %q: tagging %s resources is not supported.", arn, parsed.Type)
 }
@@ -128,6 +131,12 @@ func (a *API) readTags(arn string) ([]ecs.Tag, error) {
 			return nil, clusterNotFound()
 		}
 		return item.Value.Cluster.Tags, nil
+	case "container-instance":
+		item, ok := a.store.Instances.Get(r.key)
+		if !ok {
+			return nil, resourceNotFound()
+		}
+		return item.Value.Instance.Tags, nil
 	default:
 		item, ok := a.store.TaskDefinitions.Get(r.key)
 		if !ok || item.Value.TaskDefinition.Status == ecs.TaskDefinitionStatusDELETEINPROGRESS {
@@ -155,6 +164,15 @@ func (a *API) updateTags(ctx context.Context, arn string, change func([]ecs.Tag)
 		if err == store.ErrNotFound {
 			return clusterNotFound()
 		}
+	case "container-instance":
+		_, err = a.store.Instances.Update(ctx, r.key, func(rec *store.InstanceRecord) error {
+			tags, err := change(rec.Instance.Tags)
+			rec.Instance.Tags = tags
+			return err
+		})
+		if err == store.ErrNotFound {
+			return resourceNotFound()
+		}
 	default:
 		_, err = a.store.TaskDefinitions.Update(ctx, r.key, func(rec *store.TaskDefinitionRecord) error {
 			if rec.TaskDefinition.Status == ecs.TaskDefinitionStatusDELETEINPROGRESS {
@@ -169,4 +187,17 @@ func (a *API) updateTags(ctx context.Context, arn string, change func([]ecs.Tag)
 		}
 	}
 	return wireError(err)
+}
+
+// instanceKeyFromARN finds the store key of a container instance ARN's
+// resource part: "cluster/id" in the long form, "id" in the short one. It
+// returns "" when no instance has that ID.
+func (a *API) instanceKeyFromARN(resource string) string {
+	if strings.Contains(resource, "/") {
+		return resource
+	}
+	if items := a.store.Instances.By(store.ByID, resource); len(items) == 1 {
+		return items[0].Key
+	}
+	return ""
 }
