@@ -91,4 +91,3 @@ func (s *Server) sweep(ctx context.Context) {
 		}
 	}
 }
-
