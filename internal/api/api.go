@@ -98,6 +98,9 @@ func (a *API) Service() awsapi.Service {
 			"ListContainerInstances":        awsapi.Handle(a.ListContainerInstances),
 			"DeregisterContainerInstance":   awsapi.Handle(a.DeregisterContainerInstance),
 			"UpdateContainerInstancesState": awsapi.Handle(a.UpdateContainerInstancesState),
+			"PutAttributes":                 awsapi.Handle(a.PutAttributes),
+			"DeleteAttributes":              awsapi.Handle(a.DeleteAttributes),
+			"ListAttributes":                awsapi.Handle(a.ListAttributes),
 		},
 	}
 }
