@@ -344,33 +344,8 @@ func (a *API) placementHosts(items []*store.Item[store.InstanceRecord]) []placem
 
 // placementHost is a host's registered resources less what its tasks hold.
 func (a *API) placementHost(r *store.InstanceRecord) placement.Host {
-	h := placement.Host{ARN: r.Instance.ContainerInstanceArn, Ports: map[string]bool{}}
-	for _, res := range r.Instance.RegisteredResources {
-		switch res.Name {
-		case "CPU":
-			h.CPU = int(res.IntegerValue)
-		case "MEMORY":
-			h.Memory = int(res.IntegerValue)
-		case "PORTS", "PORTS_UDP":
-			proto := "/tcp"
-			if res.Name == "PORTS_UDP" {
-				proto = "/udp"
-			}
-			for _, p := range res.StringSetValue {
-				h.Ports[p+proto] = true
-			}
-		}
-	}
-	for _, it := range a.store.Tasks.By(store.ByHost, r.ID) {
-		if !it.Value.Holds() {
-			continue
-		}
-		h.CPU -= it.Value.Size.CPU
-		h.Memory -= it.Value.Size.Memory
-		for _, p := range it.Value.Ports {
-			h.Ports[p] = true
-		}
-	}
+	h := placement.Host{ARN: r.Instance.ContainerInstanceArn}
+	h.CPU, h.Memory, h.Ports = hostFree(r.Instance.RegisteredResources, a.hostUsage(r.ID))
 	return h
 }
 
