@@ -20,7 +20,7 @@ const awsCLI = "/usr/bin/aws"
 
 // startServer runs the built gantry binary as "gantry server" on addr with
 // the given data directory and extra flags, and waits until it is healthy.
-func startServer(t *testing.T, bin, addr, dataDir string, extra ...string) *testenv.Process {
+func startServer(t testing.TB, bin, addr, dataDir string, extra ...string) *testenv.Process {
 	t.Helper()
 	args := append([]string{"server", "--listen", addr, "--data-dir", dataDir, "--log-level", "warn"}, extra...)
 	p := testenv.StartProcess(t, bin, args...)
@@ -158,4 +158,39 @@ func TestVersion(t *testing.T) {
 	if !strings.HasPrefix(string(out), "gantry ") {
 		t.Errorf("gantry version printed %q, want a line starting with \"gantry \"", out)
 	}
+}
+
+// TestDevTasks starts `gantry dev` and drives it with the aws CLI through
+// e2e/tasks.sh: real containers on the local Docker Engine, reached over
+// a dynamic host port and at an awsvpc task's private IP.
+func TestDevTasks(t *testing.T) {
+	testenv.RequireTool(t, awsCLI)
+	testenv.RequireDocker(t)
+	image := testenv.BusyboxImage(t)
+	label := testenv.CleanupLabel(t)
+	bin := testenv.BuildGantry(t)
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	testenv.WriteCredentials(t, creds)
+	addr := testenv.FreeAddr(t)
+	p := testenv.StartProcess(t, bin, "dev", "--listen", addr, "--data-dir", filepath.Join(dir, "data"),
+		"--credentials-file", creds, "--container-label", testenv.TestLabel+"="+label, "--task-network", "gantry-e2e-"+label)
+	p.WaitHealthy(t, "http://"+addr)
+	cmd := exec.Command("bash", filepath.Join("..", "..", "e2e", "tasks.sh"))
+	cmd.Env = append(withoutAWSEnv(os.Environ()),
+		"GANTRY_ENDPOINT=http://"+addr,
+		"IMAGE="+image,
+		"AWS="+awsCLI,
+		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
+		"AWS_DEFAULT_REGION="+testenv.Region,
+	)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("e2e/tasks.sh: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "e2e: ok") {
+		t.Fatalf("e2e/tasks.sh exited 0 without \"e2e: ok\":\n%s", out)
+	}
+	t.Logf("e2e/tasks.sh:\n%s", out)
 }

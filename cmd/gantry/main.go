@@ -23,7 +23,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), versionCommand(), benchCommand())
+	root.AddCommand(serverCommand(), agentCommand(), devCommand(), versionCommand(), benchCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gantry:", err)
 		os.Exit(1)

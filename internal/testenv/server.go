@@ -5,7 +5,6 @@ package testenv
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,19 +34,24 @@ type Server struct {
 // on a free loopback port; it stops when the test ends.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
+	return startServer(t, nil)
+}
+
+func startServer(t testing.TB, configure func(*server.Options)) *Server {
+	t.Helper()
 	dir := t.TempDir()
 	creds := filepath.Join(dir, "credentials")
 	WriteCredentials(t, creds)
-	level := slog.LevelWarn
-	if testing.Verbose() {
-		level = slog.LevelInfo
-	}
-	s, err := server.Start(context.Background(), server.Options{
+	opts := server.Options{
 		Listen:          "127.0.0.1:0",
 		DataDir:         filepath.Join(dir, "data"),
 		CredentialsFile: creds,
-		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-	})
+		Logger:          testLogger(),
+	}
+	if configure != nil {
+		configure(&opts)
+	}
+	s, err := server.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
