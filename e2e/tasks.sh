@@ -49,7 +49,7 @@ wait_status() {
 	fail "task $1 is still $got, want $2"
 }
 
-web_container='{"name":"web","image":"'"$IMAGE"'","essential":true,"memory":64,
+web_container='{"name":"web","image":"'"$IMAGE"'","essential":true,"memory":64,"stopTimeout":2,
   "command":["httpd","-f","-p","8080","-h","/www"],
   "portMappings":[{"containerPort":8080,"protocol":"tcp"}]}'
 

@@ -55,7 +55,7 @@ func main() {
 		fmt.Printf("exiting with code %d\n", *code)
 		os.Exit(*code)
 	case "sleep":
-		select {}
+		sleepForever()
 	case "check":
 		if _, err := get(*url); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -73,7 +73,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		select {}
+		sleepForever()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown mode %q: want serve, exit, sleep, check, fetch or write\n", mode)
 		os.Exit(2)
@@ -142,4 +142,12 @@ func get(url string) ([]byte, error) {
 		err = fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return body, err
+}
+
+// sleepForever blocks without tripping the runtime's deadlock detector,
+// which a bare select{} does when no other goroutine exists.
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }
