@@ -38,6 +38,14 @@ var layering = map[string][]string{
 	"internal/runtime":     {module + "/", thirdParty},
 	"internal/runtime/sim": {module + "/internal/runtime/docker", module + "/internal/ecs", thirdParty},
 	"internal/server":      {module + "/cmd"},
+	// The agent talks to the control plane only through the protocol.
+	"internal/agent": {module + "/internal/api", module + "/internal/agentapi", module + "/internal/store",
+		module + "/internal/server", module + "/internal/etcdserver", module + "/internal/awsapi", module + "/cmd"},
+	"internal/agentproto": {module + "/internal/api", module + "/internal/agentapi", module + "/internal/store",
+		module + "/internal/awsapi", module + "/internal/runtime", thirdParty},
+	"internal/agentapi": {module + "/internal/api", module + "/internal/server", module + "/cmd"},
+	// Placement is pure: shapes in, choices out.
+	"internal/placement": {module + "/internal/store", module + "/internal/api", module + "/internal/runtime", thirdParty},
 }
 
 // etcdImporters and dockerImporters are the only packages allowed to import
