@@ -142,7 +142,8 @@ type taskContainer struct {
 	ports      []runtime.PortBinding
 	imageReady bool
 	digest     string
-	stopping   bool // a Stop call is under way
+	stopping   bool      // a Stop call is under way
+	stopAgain  time.Time // when a stop may be sent again
 	removed    bool // cleaned up, or removed by someone else
 	// diedWith is the exit code a die event reported: what is known of a
 	// container removed before it could be inspected.
@@ -313,7 +314,8 @@ func (r *taskRunner) drain() {
 	for id, err := range stops {
 		r.pending[id] = true
 		if c := r.byID[id]; c != nil {
-			c.stopping = false
+			// Should it still run, the next stop waits a moment.
+			c.stopping, c.stopAgain = false, r.now().Add(time.Second)
 		}
 		if err != nil && !errors.Is(err, runtime.ErrNotFound) && r.ctx.Err() == nil {
 			r.log.Warn("stopping a container failed; retrying", "container", id, "err", err)
@@ -392,7 +394,13 @@ func (r *taskRunner) nextWake() (time.Duration, bool) {
 	earliest(r.retryAt)
 	if r.status == ecs.TaskStopped {
 		earliest(r.cleanupAt)
-	} else if !r.stopping {
+	} else if r.stopping {
+		for _, c := range r.containers {
+			if c.status == containerRunning && !c.stopping {
+				earliest(c.stopAgain)
+			}
+		}
+	} else {
 		for _, c := range r.containers {
 			if !c.ran && !c.failed {
 				for _, d := range c.plan.deps {

@@ -456,7 +456,7 @@ func (r *taskRunner) stopContainers() error {
 			continue
 		}
 		running = true
-		if c.stopping || r.hasRunningDependents(c) {
+		if c.stopping || r.now().Before(c.stopAgain) || r.hasRunningDependents(c) {
 			continue
 		}
 		c.stopping = true

@@ -39,10 +39,16 @@ func (r *taskRunner) adopt(adopted []runtime.Container) {
 			earliest = obs.CreatedAt
 		}
 	}
-	if !earliest.IsZero() {
-		// The images were there when the first container was created.
-		r.times.pullStarted, r.times.pullStopped = earliest, earliest
-		r.log.Info("adopted the task's containers", "containers", len(adopted))
+	if earliest.IsZero() {
+		return
+	}
+	// The images were there when the first container was created.
+	r.times.pullStarted, r.times.pullStopped = earliest, earliest
+	r.log.Info("adopted the task's containers", "containers", len(adopted))
+	// Report at once how far the task had come, not PROVISIONING.
+	if !r.plan.needsPause || r.pause.running {
+		r.setStatus(ecs.TaskPending)
+		r.checkRunning()
 	}
 }
 
@@ -90,7 +96,7 @@ func (r *taskRunner) refresh() error {
 // observe records what the runtime reports of c. A container never moves
 // back: once stopped it stays stopped.
 func (r *taskRunner) observe(c *taskContainer, obs runtime.Container) {
-	if c.status == containerStopped {
+	if c.status == containerStopped && !r.startedAfterAll(c, obs) {
 		return
 	}
 	switch obs.State {
@@ -137,6 +143,13 @@ func (r *taskRunner) observe(c *taskContainer, obs runtime.Container) {
 		}
 		r.log.Info("container exited", "container", c.plan.name, "exitCode", code, "reason", c.reason)
 	}
+}
+
+// startedAfterAll: a container the runner gave up on before it ran (a
+// stop cut its start short) runs after all, since the engine started it
+// anyway. It is stopped like the others, unless the task is past that.
+func (r *taskRunner) startedAfterAll(c *taskContainer, obs runtime.Container) bool {
+	return !c.ran && !c.failed && obs.State == runtime.StateRunning && !r.reached(ecs.TaskDeprovisioning)
 }
 
 // vanished handles a container removed behind the runner's back.

@@ -547,6 +547,9 @@ func TestTaskAdoptRunning(t *testing.T) {
 		}
 
 		second := h.start(nil, task, listed)
+		if got := second.State().LastStatus; got != ecs.TaskRunning {
+			t.Errorf("first state after adoption: %s, want RUNNING", got)
+		}
 		synctest.Wait()
 		after := second.State()
 		if diff := cmp.Diff(before, after); diff != "" {
