@@ -150,7 +150,11 @@ func newTaskPlan(cfg *taskConfig, t *agentproto.Task) *taskPlan {
 	if p.stopTimeout <= 0 {
 		p.stopTimeout = defaultStopTimeout
 	}
-	p.planVolumes(td.Volumes)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p.planVolumes(td.Volumes, log)
 	for _, cd := range ecs.ContainerDefinitionsFor(td, &t.Overrides) {
 		c := p.planContainer(cd)
 		p.containers = append(p.containers, c)
@@ -196,7 +200,7 @@ func (p *taskPlan) planContainer(cd ecs.ContainerDefinition) *containerPlan {
 	return c
 }
 
-func (p *taskPlan) planVolumes(vols []ecs.Volume) {
+func (p *taskPlan) planVolumes(vols []ecs.Volume, log *slog.Logger) {
 	p.volumes = make(map[string]volumePlan, len(vols))
 	for _, v := range vols {
 		vp := volumePlan{typ: runtime.MountVolume}
@@ -211,6 +215,9 @@ func (p *taskPlan) planVolumes(vols []ecs.Volume) {
 			if d.Scope == ecs.ScopeShared {
 				vp.source = v.Name
 				vp.labels = maps.Clone(p.extraLabels)
+				if d.Autoprovision != nil && !*d.Autoprovision {
+					log.Info("shared volume without autoprovision: the engine creates it if it is missing", "volume", v.Name)
+				}
 			} else {
 				taskScoped()
 			}

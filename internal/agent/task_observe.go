@@ -132,6 +132,7 @@ func (r *taskRunner) observe(c *taskContainer, obs runtime.Container) {
 		}
 		code := int32(obs.ExitCode)
 		c.status, c.exitCode, c.engineAt, c.finishedAt = containerStopped, &code, obs.StartedAt, obs.FinishedAt
+		c.health = runtime.HealthNone // no longer checked: UNKNOWN
 		if c.finishedAt.IsZero() {
 			c.finishedAt = r.now()
 		}
@@ -158,7 +159,7 @@ func (r *taskRunner) vanished(c *taskContainer) {
 	switch {
 	case c.status == containerStopped:
 	case c.ran:
-		c.status, c.reason, c.finishedAt = containerStopped, reasonRemoved, r.now()
+		c.status, c.reason, c.finishedAt, c.health = containerStopped, reasonRemoved, r.now(), runtime.HealthNone
 		c.exitCode = clonePtr(c.diedWith)
 	default:
 		r.failContainer(c, reasonRemoved)
