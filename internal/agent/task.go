@@ -144,7 +144,7 @@ type taskContainer struct {
 	digest     string
 	stopping   bool      // a Stop call is under way
 	stopAgain  time.Time // when a stop may be sent again
-	removed    bool // cleaned up, or removed by someone else
+	removed    bool      // cleaned up, or removed by someone else
 	// diedWith is the exit code a die event reported: what is known of a
 	// container removed before it could be inspected.
 	diedWith *int32
