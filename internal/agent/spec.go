@@ -19,12 +19,8 @@ import (
 	"github.com/gantry-dev/gantry/internal/runtime"
 )
 
-// Labels and names of what the agent creates, beyond the runtime's labels.
+// Names of what the agent creates (labels: runtime's, and LabelInstance).
 const (
-	// labelInstance carries the container instance ID of the agent that
-	// made a container, so two agents on one engine never touch each
-	// other's containers.
-	labelInstance = "gantry.instance"
 	// pauseContainerName is the LabelContainerName of a task's pause
 	// container. ECS container names are letters, digits, "-" and "_", so
 	// it never names one of the task's own containers.
@@ -130,10 +126,10 @@ func newTaskPlan(cfg *taskConfig, t *agentproto.Task) *taskPlan {
 		runtime.LabelCluster:        p.cluster,
 		runtime.LabelTaskARN:        p.arn,
 		runtime.LabelTaskDefinition: p.taskDef,
-		labelInstance:               cfg.InstanceID,
+		LabelInstance:               cfg.InstanceID,
 	}
 	maps.Copy(p.labels, cfg.Labels)
-	p.volLabels = map[string]string{runtime.LabelTaskARN: p.arn, labelInstance: cfg.InstanceID}
+	p.volLabels = map[string]string{runtime.LabelTaskARN: p.arn, LabelInstance: cfg.InstanceID}
 	maps.Copy(p.volLabels, cfg.Labels)
 
 	memory := td.Memory

@@ -44,7 +44,7 @@ func specLabels(container string) map[string]string {
 		runtime.LabelTaskARN:        "arn:aws:ecs:us-east-1:123456789012:task/prod/" + specTaskID,
 		runtime.LabelTaskDefinition: "arn:aws:ecs:us-east-1:123456789012:task-definition/shop:7",
 		runtime.LabelContainerName:  container,
-		labelInstance:               "i-1",
+		LabelInstance:               "i-1",
 		"gantry.test":               "spec",
 	}
 }
@@ -268,7 +268,7 @@ func TestContainerSpec(t *testing.T) {
 				}
 			},
 			want: func(s *runtime.ContainerSpec) {
-				taskVol := map[string]string{runtime.LabelTaskARN: specLabels("")[runtime.LabelTaskARN], labelInstance: "i-1", "gantry.test": "spec"}
+				taskVol := map[string]string{runtime.LabelTaskARN: specLabels("")[runtime.LabelTaskARN], LabelInstance: "i-1", "gantry.test": "spec"}
 				cacheLabels := map[string]string{"kind": "cache"}
 				for k, v := range taskVol {
 					cacheLabels[k] = v

@@ -18,7 +18,7 @@ import (
 // taskConfig is what every task runner of an agent shares.
 type taskConfig struct {
 	Runtime    runtime.Runtime
-	InstanceID string // labelInstance on every container, so agents sharing an engine keep apart
+	InstanceID string // LabelInstance on every container, so agents sharing an engine keep apart
 	// Labels go on every container, volume and network the runner creates
 	// (tests pass the gantry.test label).
 	Labels map[string]string

@@ -333,7 +333,7 @@ func TestDockerAdoption(t *testing.T) {
 	cancel()
 	<-first.Exited()
 
-	listed, err := e.rt.List(context.Background(), map[string]string{agentLabelInstance: e.cfg.InstanceID})
+	listed, err := e.rt.List(context.Background(), map[string]string{agent.LabelInstance: e.cfg.InstanceID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,9 +380,6 @@ func TestDockerVolumes(t *testing.T) {
 		t.Errorf("the task volume %s after cleanup: %v", volume, err)
 	}
 }
-
-// agentLabelInstance is the label carrying an agent's instance ID.
-const agentLabelInstance = "gantry.instance"
 
 func mustAtoi(t *testing.T, s string) int {
 	t.Helper()

@@ -128,7 +128,7 @@ func (r *taskRunner) create(spec runtime.ContainerSpec, name string) (string, er
 		return id, err
 	}
 	found, lerr := r.rt.List(r.startCtx, map[string]string{
-		runtime.LabelTaskARN: r.plan.arn, runtime.LabelContainerName: name, labelInstance: r.cfg.InstanceID,
+		runtime.LabelTaskARN: r.plan.arn, runtime.LabelContainerName: name, LabelInstance: r.cfg.InstanceID,
 	})
 	if lerr != nil {
 		return "", lerr
@@ -541,7 +541,7 @@ func (r *taskRunner) cleanup() error {
 		c.removed = true
 	}
 	// Containers whose create answer was lost carry the task's labels too.
-	left, err := r.rt.List(r.ctx, map[string]string{runtime.LabelTaskARN: r.plan.arn, labelInstance: r.cfg.InstanceID})
+	left, err := r.rt.List(r.ctx, map[string]string{runtime.LabelTaskARN: r.plan.arn, LabelInstance: r.cfg.InstanceID})
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func TestTaskHappyPath(t *testing.T) {
 			want := map[string]string{
 				runtime.LabelManaged: "true", runtime.LabelCluster: "test", runtime.LabelTaskARN: task.TaskArn,
 				runtime.LabelContainerName: name, runtime.LabelTaskDefinition: task.Definition.TaskDefinitionArn,
-				labelInstance: testInstance, "gantry.test": "unit",
+				LabelInstance: testInstance, "gantry.test": "unit",
 			}
 			if diff := cmp.Diff(want, c.Labels); diff != "" {
 				t.Errorf("labels of %s (-want +got):\n%s", name, diff)
