@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"os"
@@ -38,8 +39,8 @@ machine-readable key=value pairs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Endpoint != "" {
-				opts.AccessKey = firstNonEmpty(opts.AccessKey, os.Getenv("AWS_ACCESS_KEY_ID"))
-				opts.SecretKey = firstNonEmpty(opts.SecretKey, os.Getenv("AWS_SECRET_ACCESS_KEY"))
+				opts.AccessKey = cmp.Or(opts.AccessKey, os.Getenv("AWS_ACCESS_KEY_ID"))
+				opts.SecretKey = cmp.Or(opts.SecretKey, os.Getenv("AWS_SECRET_ACCESS_KEY"))
 				if opts.AccessKey == "" || opts.SecretKey == "" {
 					return errors.New("--endpoint needs --access-key and --secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
 				}
@@ -66,13 +67,4 @@ machine-readable key=value pairs.`,
 	f.IntVar(&opts.Families, "families", 8, "task definition families to spread registrations over")
 	f.StringVar(&logLevel, "log-level", "warn", "log level of the in-process server: debug, info, warn or error")
 	return cmd
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -250,22 +250,13 @@ func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
 	a.mu.Lock()
 	first := a.instance == ""
 	a.instance, a.token = resp.ContainerInstanceArn, resp.Token
-	a.instanceID = lastSegment(resp.ContainerInstanceArn)
+	a.instanceID = arnID(resp.ContainerInstanceArn)
 	a.mu.Unlock()
 	if first {
 		close(a.registered)
 	}
 	a.log.Info("registered", "containerInstanceArn", resp.ContainerInstanceArn, "resumed", prev.ContainerInstanceArn == resp.ContainerInstanceArn)
 	return nil
-}
-
-func lastSegment(arn string) string {
-	for i := len(arn) - 1; i >= 0; i-- {
-		if arn[i] == '/' {
-			return arn[i+1:]
-		}
-	}
-	return arn
 }
 
 // backoff doubles a wait from 100 ms up to 5 s.

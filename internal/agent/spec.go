@@ -101,7 +101,7 @@ func newTaskPlan(cfg *taskConfig, t *agentproto.Task) *taskPlan {
 	td := &t.Definition
 	p := &taskPlan{
 		arn:         t.TaskArn,
-		id:          taskID(t.TaskArn),
+		id:          arnID(t.TaskArn),
 		taskDef:     td.TaskDefinitionArn,
 		family:      td.Family,
 		revision:    td.Revision,
@@ -289,8 +289,9 @@ func (p *taskPlan) attachmentID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// taskID is the last part of a task ARN (…:task/<cluster>/<id>).
-func taskID(arn string) string {
+// arnID is the ID at the end of an ECS ARN (…:task/<cluster>/<id>,
+// …:container-instance/<cluster>/<id>).
+func arnID(arn string) string {
 	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
 		return arn[i+1:]
 	}

@@ -59,7 +59,7 @@ func TestTaskHappyPath(t *testing.T) {
 		if len(cs) != 2 {
 			t.Fatalf("%d containers, want 2", len(cs))
 		}
-		short := taskID(task.TaskArn)[:12]
+		short := arnID(task.TaskArn)[:12]
 		for _, c := range cs {
 			name := c.Labels[runtime.LabelContainerName]
 			want := map[string]string{
@@ -654,7 +654,7 @@ func TestTaskCleanupVolumes(t *testing.T) {
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		<-r.Done()
-		short := taskID(task.TaskArn)[:12]
+		short := arnID(task.TaskArn)[:12]
 		for name, want := range map[string]error{
 			"ecs-web-3-scratch-" + short: runtime.ErrNotFound,
 			"ecs-web-3-cache-" + short:   runtime.ErrNotFound,

@@ -3,6 +3,7 @@ package agentapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,15 +112,12 @@ func (s *Server) definition(arn string) (*ecs.TaskDefinition, bool) {
 	if !ok {
 		return nil, false
 	}
-	family, rev, ok := strings.Cut(parsed.Resource, ":")
-	if !ok {
+	family, rev, _ := strings.Cut(parsed.Resource, ":")
+	n, err := strconv.ParseInt(rev, 10, 32)
+	if err != nil {
 		return nil, false
 	}
-	var n int32
-	for _, c := range rev {
-		n = n*10 + int32(c-'0')
-	}
-	it, ok := s.store.TaskDefinitions.Get(store.TaskDefinitionKey(family, n))
+	it, ok := s.store.TaskDefinitions.Get(store.TaskDefinitionKey(family, int32(n)))
 	if !ok {
 		return nil, false
 	}

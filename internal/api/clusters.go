@@ -59,14 +59,10 @@ func sum(n [2]int32) int32 { return n[ec2] + n[fargate] }
 func (a *API) usage(cluster string) clusterUsage {
 	var u clusterUsage
 	prefix := cluster + "/"
-	a.store.Instances.Ascend(prefix, func(it *store.Item[store.InstanceRecord]) bool {
-		if !strings.HasPrefix(it.Key, prefix) {
-			return false
-		}
+	a.eachInstance(cluster, func(it *store.Item[store.InstanceRecord]) {
 		if it.Value.Instance.Status != statusInactive {
 			u.instances++
 		}
-		return true
 	})
 	a.store.Tasks.Ascend(prefix, func(it *store.Item[store.TaskRecord]) bool {
 		if !strings.HasPrefix(it.Key, prefix) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -395,8 +396,8 @@ func (a *API) newTask(l *launch, host *store.InstanceRecord) *store.TaskRecord {
 		Tags:                 l.tags,
 		HealthStatus:         ecs.HealthStatusUNKNOWN,
 		EnableExecuteCommand: l.execute,
-		Cpu:                  firstNonEmpty(l.overrides.Cpu, td.Cpu),
-		Memory:               firstNonEmpty(l.overrides.Memory, td.Memory),
+		Cpu:                  cmp.Or(l.overrides.Cpu, td.Cpu),
+		Memory:               cmp.Or(l.overrides.Memory, td.Memory),
 		AvailabilityZone:     attribute(host.Instance.Attributes, "ecs.availability-zone"),
 		Version:              1,
 	}
@@ -447,15 +448,6 @@ func attribute(attrs []ecs.Attribute, name string) string {
 	for _, at := range attrs {
 		if at.Name == name {
 			return at.Value
-		}
-	}
-	return ""
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
 		}
 	}
 	return ""

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -36,8 +37,9 @@ func (a *API) StartTask(ctx context.Context, req *ecs.StartTaskRequest) (*ecs.St
 	var picked []*store.Item[store.InstanceRecord]
 	var failures []ecs.Failure
 	demand := placement.Demand{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports}
+	left := map[string]placement.Host{} // what earlier tasks of this call left on an instance
 	for _, ref := range req.ContainerInstances {
-		it, arn := a.instanceByRef(cluster, ref)
+		it, arn := a.findInstance(cluster, ref)
 		switch {
 		case it == nil:
 			failures = append(failures, ecs.Failure{Arn: arn, Reason: "MISSING"})
@@ -49,16 +51,16 @@ func (a *API) StartTask(ctx context.Context, req *ecs.StartTaskRequest) (*ecs.St
 			failures = append(failures, ecs.Failure{Arn: arn, Reason: "AGENT"})
 			continue
 		}
-		host := a.placementHost(it.Value)
-		for _, p := range picked { // earlier tasks of this call on the same instance
-			if p.Value.ID == it.Value.ID {
-				host.CPU, host.Memory = host.CPU-demand.CPU, host.Memory-demand.Memory
-			}
+		host, seen := left[it.Value.ID]
+		if !seen {
+			host = a.placementHost(it.Value)
 		}
-		if _, refused := placement.FirstFit([]placement.Host{host}, demand, 1); len(refused) > 0 {
+		one := []placement.Host{host}
+		if _, refused := placement.FirstFit(one, demand, 1); len(refused) > 0 {
 			failures = append(failures, wireFailures(refused)...)
 			continue
 		}
+		left[it.Value.ID] = one[0]
 		picked = append(picked, it)
 	}
 	tasks, err := a.createTasks(ctx, l, picked)
@@ -68,18 +70,14 @@ func (a *API) StartTask(ctx context.Context, req *ecs.StartTaskRequest) (*ecs.St
 	return &ecs.StartTaskResponse{Tasks: nonNil(tasks), Failures: nonNil(failures)}, nil
 }
 
-// instanceByRef finds a cluster's container instance by ID or ARN, and
-// returns the ARN to report it by.
-func (a *API) instanceByRef(cluster, ref string) (*store.Item[store.InstanceRecord], string) {
-	id := ref
-	if arn, ok := ecs.ParseARN(ref); ok {
-		id = arn.Resource[strings.LastIndex(arn.Resource, "/")+1:]
+// findInstance finds a cluster's container instance by ID or ARN (nil when
+// there is none), and returns the ARN to report it by.
+func (a *API) findInstance(cluster, ref string) (*store.Item[store.InstanceRecord], string) {
+	key, arn, ok := a.instanceRef(cluster, ref)
+	if !ok {
+		return nil, arn
 	}
-	arn := a.arns.ContainerInstance(cluster, id)
-	if strings.HasPrefix(ref, "arn:") {
-		arn = ref
-	}
-	it, ok := a.store.Instances.Get(cluster + "/" + id)
+	it, ok := a.store.Instances.Get(key)
 	if !ok {
 		return nil, arn
 	}
@@ -222,7 +220,7 @@ func (a *API) ListTasks(ctx context.Context, req *ecs.ListTasksRequest) (*ecs.Li
 		return nil, err
 	}
 	c := collector{page: p}
-	a.store.Tasks.Ascend(firstNonEmpty(p.after, cluster+"/"), func(it *store.Item[store.TaskRecord]) bool {
+	a.store.Tasks.Ascend(cmp.Or(p.after, cluster+"/"), func(it *store.Item[store.TaskRecord]) bool {
 		if !strings.HasPrefix(it.Key, cluster+"/") {
 			return false
 		}
@@ -248,7 +246,7 @@ func (a *API) taskFilter(cluster string, req *ecs.ListTasksRequest) (func(*store
 	}
 	hostID := ""
 	if req.ContainerInstance != "" {
-		it, _ := a.instanceByRef(cluster, req.ContainerInstance)
+		it, _ := a.findInstance(cluster, req.ContainerInstance)
 		if it == nil {
 			return nil, invalidParameter("The referenced container instance %s was not found.", req.ContainerInstance)
 		}

@@ -270,3 +270,22 @@ func privateIP(t types.Task) string {
 }
 
 var _ runtime.Runtime = (*sim.Runtime)(nil)
+
+// StartTask counts what earlier tasks of the same call took on an
+// instance: a fixed host port fits once.
+func TestStartTaskSameInstanceTwice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.agent(simRuntime())
+	td := simTaskDef("fixed")
+	td.ContainerDefinitions[0].PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(80), HostPort: aws.Int32(8080)}}
+	e.register(td)
+	out, err := e.ecs.StartTask(context.Background(), &ecs.StartTaskInput{Cluster: aws.String(e.cluster),
+		TaskDefinition: aws.String("fixed"), ContainerInstances: []string{a.InstanceARN, a.InstanceARN}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Tasks) != 1 || len(out.Failures) != 1 || aws.ToString(out.Failures[0].Reason) != "RESOURCE:PORTS" {
+		t.Errorf("StartTask twice on one instance = %d tasks, failures %s; want 1 and RESOURCE:PORTS", len(out.Tasks), failures(out.Failures))
+	}
+}
