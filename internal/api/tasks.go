@@ -335,8 +335,8 @@ func (a *API) eachInstance(cluster string, fn func(*store.Item[store.InstanceRec
 }
 
 // placementHosts describes hosts with what they have left.
-func (a *API) placementHosts(items []*store.Item[store.InstanceRecord]) []placement.Host {
-	out := make([]placement.Host, len(items))
+func (a *API) placementHosts(items []*store.Item[store.InstanceRecord]) []placement.FitHost {
+	out := make([]placement.FitHost, len(items))
 	for i, it := range items {
 		out[i] = a.placementHost(it.Value)
 	}
@@ -344,8 +344,8 @@ func (a *API) placementHosts(items []*store.Item[store.InstanceRecord]) []placem
 }
 
 // placementHost is a host's registered resources less what its tasks hold.
-func (a *API) placementHost(r *store.InstanceRecord) placement.Host {
-	h := placement.Host{ARN: r.Instance.ContainerInstanceArn}
+func (a *API) placementHost(r *store.InstanceRecord) placement.FitHost {
+	h := placement.FitHost{ARN: r.Instance.ContainerInstanceArn}
 	h.CPU, h.Memory, h.Ports = hostFree(r.Instance.RegisteredResources, a.hostUsage(r.ID))
 	return h
 }

@@ -37,7 +37,7 @@ func (a *API) StartTask(ctx context.Context, req *ecs.StartTaskRequest) (*ecs.St
 	var picked []*store.Item[store.InstanceRecord]
 	var failures []ecs.Failure
 	demand := placement.Demand{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports}
-	left := map[string]placement.Host{} // what earlier tasks of this call left on an instance
+	left := map[string]placement.FitHost{} // what earlier tasks of this call left on an instance
 	for _, ref := range req.ContainerInstances {
 		it, arn := a.findInstance(cluster, ref)
 		switch {
@@ -55,7 +55,7 @@ func (a *API) StartTask(ctx context.Context, req *ecs.StartTaskRequest) (*ecs.St
 		if !seen {
 			host = a.placementHost(it.Value)
 		}
-		one := []placement.Host{host}
+		one := []placement.FitHost{host}
 		if _, refused := placement.FirstFit(one, demand, 1); len(refused) > 0 {
 			failures = append(failures, wireFailures(refused)...)
 			continue

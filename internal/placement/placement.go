@@ -3,8 +3,8 @@
 // It imports only ecs.
 package placement
 
-// Host is a placement candidate with what it has left.
-type Host struct {
+// FitHost is a placement candidate with what it has left.
+type FitHost struct {
 	ARN         string
 	CPU, Memory int             // remaining CPU units and MiB
 	Ports       map[string]bool // host ports in use, "80/tcp"
@@ -33,7 +33,7 @@ const (
 // take it, consuming that host's resources. It returns the index of the
 // chosen host per placed task, and, when some could not be placed, the
 // reason each host refused the first of them.
-func FirstFit(hosts []Host, d Demand, count int) (chosen []int, failures []Failure) {
+func FirstFit(hosts []FitHost, d Demand, count int) (chosen []int, failures []Failure) {
 	for range count {
 		i := firstFit(hosts, d)
 		if i < 0 {
@@ -48,7 +48,7 @@ func FirstFit(hosts []Host, d Demand, count int) (chosen []int, failures []Failu
 	return chosen, nil
 }
 
-func firstFit(hosts []Host, d Demand) int {
+func firstFit(hosts []FitHost, d Demand) int {
 	for i, h := range hosts {
 		if refusal(h, d) == "" {
 			return i
@@ -58,7 +58,7 @@ func firstFit(hosts []Host, d Demand) int {
 }
 
 // refusal is why h cannot take d, or "" when it can.
-func refusal(h Host, d Demand) string {
+func refusal(h FitHost, d Demand) string {
 	switch {
 	case d.CPU > h.CPU:
 		return ReasonCPU
@@ -73,7 +73,7 @@ func refusal(h Host, d Demand) string {
 	return ""
 }
 
-func take(h *Host, d Demand) {
+func take(h *FitHost, d Demand) {
 	h.CPU -= d.CPU
 	h.Memory -= d.Memory
 	if len(d.Ports) > 0 && h.Ports == nil {

@@ -7,8 +7,8 @@ import (
 )
 
 func TestFirstFit(t *testing.T) {
-	hosts := func() []Host {
-		return []Host{
+	hosts := func() []FitHost {
+		return []FitHost{
 			{ARN: "a", CPU: 1024, Memory: 1024, Ports: map[string]bool{"22/tcp": true}},
 			{ARN: "b", CPU: 2048, Memory: 512},
 		}

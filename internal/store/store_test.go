@@ -146,3 +146,41 @@ func TestWatchAndReload(t *testing.T) {
 		t.Fatalf("reopened store has %d families, want 50", c.Families.Len())
 	}
 }
+
+// An observer sees what was cached before it subscribed, then every put and
+// delete in commit order.
+func TestObserveReplaysThenFollows(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := context.Background()
+	if _, err := s.Commit(ctx, s.Families.Create("a", &store.FamilyRecord{Family: "a"})); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	s.Families.Observe(func(old, cur *store.Item[store.FamilyRecord]) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case cur == nil:
+			seen = append(seen, "delete "+old.Key)
+		case old == nil:
+			seen = append(seen, fmt.Sprintf("put %s %d", cur.Key, cur.Value.LastRevision))
+		default:
+			seen = append(seen, fmt.Sprintf("update %s %d→%d", cur.Key, old.Value.LastRevision, cur.Value.LastRevision))
+		}
+	})
+	if _, err := s.Families.Update(ctx, "a", func(r *store.FamilyRecord) error { r.LastRevision = 2; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	item, _ := s.Families.Get("a")
+	if _, err := s.Commit(ctx, s.Families.Delete("a", item.ModRevision)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"put a 0", "update a 0→2", "delete a"}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("observed %q, want %q", seen, want)
+	}
+}

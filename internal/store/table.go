@@ -36,9 +36,10 @@ type Table[T any] struct {
 	s      *Store
 	prefix string // full etcd prefix, ending in "/"
 
-	mu      sync.RWMutex
-	tree    *btree.BTreeG[*Item[T]]
-	indexes map[string]*index[T]
+	mu        sync.RWMutex
+	tree      *btree.BTreeG[*Item[T]]
+	indexes   map[string]*index[T]
+	observers []func(old, cur *Item[T])
 }
 
 // index groups a table's cached objects by one derived value.
@@ -120,13 +121,51 @@ func (t *Table[T]) By(name, v string) []*Item[T] {
 	return items
 }
 
+// Observe calls fn with every cached object (old nil), then with every
+// change the cache applies, in order: old and cur are the object before and
+// after, cur nil for a delete. fn runs on the watch goroutine, so it must be
+// quick and must not call back into the table. A change that lands while
+// Observe replays may be reported twice; observers treat cur as the latest
+// value of its key.
+func (t *Table[T]) Observe(fn func(old, cur *Item[T])) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tree.Ascend(func(it *Item[T]) bool {
+		fn(nil, it)
+		return true
+	})
+	t.observers = append(t.observers, fn)
+}
+
+// notify tells observers about one change; the caller holds no lock.
+func (t *Table[T]) notify(old, cur *Item[T]) {
+	t.mu.RLock()
+	obs := t.observers
+	t.mu.RUnlock()
+	for _, fn := range obs {
+		fn(old, cur)
+	}
+}
+
+// reset empties the cache before a reload; observers hear a delete for
+// every object, and a put for each again as the reload applies it.
 func (t *Table[T]) reset() {
 	t.mu.Lock()
+	var gone []*Item[T]
+	if len(t.observers) > 0 && t.tree != nil {
+		t.tree.Ascend(func(it *Item[T]) bool {
+			gone = append(gone, it)
+			return true
+		})
+	}
 	t.tree = btree.NewG(32, lessItem[T])
 	for _, ix := range t.indexes {
 		clear(ix.items)
 	}
 	t.mu.Unlock()
+	for _, it := range gone {
+		t.notify(it, nil)
+	}
 }
 
 func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
@@ -144,17 +183,22 @@ func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
 		ix.add(it)
 	}
 	t.mu.Unlock()
+	t.notify(old, it)
 	return nil
 }
 
 func (t *Table[T]) remove(key string) {
 	t.mu.Lock()
-	if old, ok := t.tree.Delete(&Item[T]{Key: key}); ok {
+	old, ok := t.tree.Delete(&Item[T]{Key: key})
+	if ok {
 		for _, ix := range t.indexes {
 			ix.remove(old)
 		}
 	}
 	t.mu.Unlock()
+	if ok {
+		t.notify(old, nil)
+	}
 }
 
 func decode[T any](raw []byte) (*T, error) {
@@ -265,6 +309,10 @@ func (s *Store) Commit(ctx context.Context, writes ...Write) (int64, error) {
 		return 0, fmt.Errorf("store: commit: %w", err)
 	}
 	if !resp.Succeeded {
+		// Let the cache catch up with what won, so a retry reads it.
+		if err := s.WaitRevision(ctx, resp.Header.Revision); err != nil {
+			return 0, err
+		}
 		return 0, ErrConflict
 	}
 	rev := resp.Header.Revision
