@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/awsapi"
+	"github.com/gantry-dev/gantry/internal/controller"
 	"github.com/gantry-dev/gantry/internal/ecs"
 	"github.com/gantry-dev/gantry/internal/store"
 )
@@ -27,6 +28,8 @@ type Options struct {
 	Account string
 	Logger  *slog.Logger
 	Now     func() time.Time // defaults to time.Now
+	// Scheduler places tasks; RunTask and StartTask need it running.
+	Scheduler *controller.Scheduler
 }
 
 // API serves the ECS actions.
@@ -42,10 +45,8 @@ type API struct {
 	// conflicts; the store's revision checks still guard other servers.
 	familyLocks sync.Map // family -> *sync.Mutex
 
-	// placeMu makes this server's placements one at a time, so each sees
-	// the resources the previous one took. Placement moves to a single
-	// leader-run scheduler when servers are replicated.
-	placeMu sync.Mutex
+	// sched places every task this server creates.
+	sched *controller.Scheduler
 }
 
 // New returns the ECS API over a store.
@@ -56,6 +57,7 @@ func New(opts Options) *API {
 		account: opts.Account,
 		log:     opts.Logger,
 		now:     opts.Now,
+		sched:   opts.Scheduler,
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -3,11 +3,13 @@ package api
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/gantry-dev/gantry/internal/controller"
 	"github.com/gantry-dev/gantry/internal/ecs"
 	"github.com/gantry-dev/gantry/internal/placement"
 	"github.com/gantry-dev/gantry/internal/store"
@@ -68,29 +70,36 @@ func (a *API) RunTask(ctx context.Context, req *ecs.RunTaskRequest) (*ecs.RunTas
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPlacement(lt, req.PlacementConstraints, req.PlacementStrategy); err != nil {
-		return nil, err
-	}
-	a.placeMu.Lock()
-	defer a.placeMu.Unlock()
-	hosts, failures, err := a.candidates(l)
+	preq, err := placementRequest(l, lt, req.PlacementConstraints, req.PlacementStrategy)
 	if err != nil {
 		return nil, err
 	}
-	demand := placement.Demand{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports}
-	chosen, refused := placement.FirstFit(a.placementHosts(hosts), demand, count)
-	if len(chosen) < count {
-		failures = append(failures, wireFailures(refused)...)
+	preq.Count = count
+	return a.place(ctx, l, &controller.Placement{Request: preq})
+}
+
+// place hands a placement to the scheduler and answers with what it did.
+func (a *API) place(ctx context.Context, l *launch, p *controller.Placement) (*ecs.RunTaskResponse, error) {
+	p.Cluster, p.Fargate = l.cluster, l.launchType == ecs.LaunchTypeFARGATE
+	p.Build = func(host *store.InstanceRecord) *store.TaskRecord { return a.newTask(l, host) }
+	res, err := a.sched.Place(ctx, p)
+	switch {
+	case errors.Is(err, controller.ErrNoInstances):
+		return nil, invalidParameter("No Container Instances were found in your cluster.")
+	case err != nil:
+		return nil, wireError(err)
 	}
-	picked := make([]*store.Item[store.InstanceRecord], len(chosen))
-	for i, h := range chosen {
-		picked[i] = hosts[h]
+	out := &ecs.RunTaskResponse{Tasks: make([]ecs.Task, len(res.Tasks)), Failures: make([]ecs.Failure, len(res.Failures))}
+	for i, rec := range res.Tasks {
+		out.Tasks[i] = rec.Task
 	}
-	tasks, err := a.createTasks(ctx, l, picked)
-	if err != nil {
-		return nil, err
+	for i, f := range res.Failures {
+		out.Failures[i] = ecs.Failure{Arn: f.ARN, Reason: f.Reason}
+		if f.Reason == controller.ReasonFargate {
+			out.Failures[i].Detail = "no Fargate capacity is connected or has room"
+		}
 	}
-	return &ecs.RunTaskResponse{Tasks: nonNil(tasks), Failures: nonNil(failures)}, nil
+	return out, nil
 }
 
 // runLaunchType decides between EC2 and FARGATE from the launch type, the
@@ -254,73 +263,78 @@ func checkOverrides(td *ecs.TaskDefinition, ov *ecs.TaskOverride) (*ecs.TaskOver
 	return out, nil
 }
 
-// checkPlacement accepts the placement options first-fit placement honours
-// and refuses the rest clearly rather than ignoring them.
-func checkPlacement(lt ecs.LaunchType, constraints []ecs.PlacementConstraint, strategy []ecs.PlacementStrategy) error {
-	if lt == ecs.LaunchTypeFARGATE && (len(constraints) > 0 || len(strategy) > 0) {
-		return invalidParameter("Task placement constraints and strategies are not supported for the Fargate launch type.")
+// Limits ECS puts on placement options.
+const (
+	maxConstraints = 10 // task definition and request together
+	maxStrategies  = 5
+	maxExpression  = 2000
+)
+
+// placementRequest turns a launch and its placement options into what the
+// scheduler places: resources, ports, required attributes, constraints
+// from the task definition and the request, and the strategies in order.
+func placementRequest(l *launch, lt ecs.LaunchType, constraints []ecs.PlacementConstraint, strategies []ecs.PlacementStrategy) (placement.Request, error) {
+	req := placement.Request{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports, Group: l.group}
+	if lt == ecs.LaunchTypeFARGATE {
+		if len(constraints) > 0 || len(strategies) > 0 {
+			return req, invalidParameter("Task placement constraints and strategies are not supported for the Fargate launch type.")
+		}
+		return req, nil
 	}
-	if len(constraints) > 10 {
-		return invalidParameter("placementConstraints can have at most 10 elements.")
+	for _, a := range l.td.RequiresAttributes {
+		req.Requires = append(req.Requires, placement.Attribute{Name: a.Name, Value: a.Value})
 	}
-	if len(strategy) > 5 {
-		return invalidParameter("placementStrategy can have at most 5 elements.")
+	if len(constraints)+len(l.td.PlacementConstraints) > maxConstraints {
+		return req, invalidParameter("placementConstraints: a task can have at most %d placement constraints, counting its task definition's.", maxConstraints)
 	}
-	for _, c := range constraints {
-		if !slices.Contains(ecs.PlacementConstraintType("").Values(), c.Type) {
-			return invalidParameter("placementConstraints.type: %q is not a valid constraint type.", c.Type)
+	for _, c := range l.td.PlacementConstraints {
+		if c.Type == ecs.TaskDefinitionPlacementConstraintTypeMemberOf {
+			if err := addConstraint(&req, "taskDefinition.placementConstraints", ecs.PlacementConstraint{Type: ecs.PlacementConstraintTypeMemberOf, Expression: c.Expression}); err != nil {
+				return req, err
+			}
 		}
 	}
-	for _, s := range strategy {
-		if !slices.Contains(ecs.PlacementStrategyType("").Values(), s.Type) {
-			return invalidParameter("placementStrategy.type: %q is not a valid strategy type.", s.Type)
+	for i, c := range constraints {
+		if err := addConstraint(&req, fmt.Sprintf("placementConstraints[%d]", i), c); err != nil {
+			return req, err
 		}
 	}
-	if len(constraints) > 0 {
-		return invalidParameter("placementConstraints are not supported yet; Gantry places tasks first-fit.")
+	if len(strategies) > maxStrategies {
+		return req, invalidParameter("placementStrategy can have at most %d elements.", maxStrategies)
+	}
+	for i, st := range strategies {
+		s, err := placement.ParseStrategy(string(st.Type), st.Field)
+		if err != nil {
+			return req, invalidParameter("placementStrategy[%d]: %v.", i, err)
+		}
+		req.Strategies = append(req.Strategies, s)
+	}
+	return req, nil
+}
+
+func addConstraint(req *placement.Request, field string, c ecs.PlacementConstraint) error {
+	switch c.Type {
+	case ecs.PlacementConstraintTypeDistinctInstance:
+		if c.Expression != "" {
+			return invalidParameter("%s: a distinctInstance constraint takes no expression.", field)
+		}
+		req.Distinct = true
+	case ecs.PlacementConstraintTypeMemberOf:
+		if c.Expression == "" {
+			return invalidParameter("%s.expression is required for a memberOf constraint.", field)
+		}
+		if len(c.Expression) > maxExpression {
+			return invalidParameter("%s.expression must be at most %d characters.", field, maxExpression)
+		}
+		e, err := placement.ParseExpression(c.Expression)
+		if err != nil {
+			return invalidParameter("%s.expression: %v.", field, err)
+		}
+		req.MemberOf = append(req.MemberOf, e)
+	default:
+		return invalidParameter("%s.type: %q is not a valid constraint type.", field, c.Type)
 	}
 	return nil
-}
-
-// candidates lists the hosts a launch may use, in placement order, and
-// failures for the cluster's instances whose agents are disconnected.
-func (a *API) candidates(l *launch) ([]*store.Item[store.InstanceRecord], []ecs.Failure, error) {
-	var hosts []*store.Item[store.InstanceRecord]
-	var failures []ecs.Failure
-	if l.launchType == ecs.LaunchTypeFARGATE {
-		a.store.Capacity.Ascend("", func(it *store.Item[store.InstanceRecord]) bool {
-			if usable(it.Value) {
-				hosts = append(hosts, it)
-			}
-			return true
-		})
-		if len(hosts) == 0 {
-			failures = append(failures, ecs.Failure{Reason: "RESOURCE:FARGATE", Detail: "no Fargate capacity is connected"})
-		}
-		return hosts, failures, nil
-	}
-	registered := 0
-	a.eachInstance(l.cluster, func(it *store.Item[store.InstanceRecord]) {
-		ci := &it.Value.Instance
-		if ci.Status == statusInactive {
-			return
-		}
-		registered++
-		switch {
-		case usable(it.Value):
-			hosts = append(hosts, it)
-		case ci.Status == statusActive:
-			failures = append(failures, ecs.Failure{Arn: ci.ContainerInstanceArn, Reason: "AGENT"})
-		}
-	})
-	if registered == 0 {
-		return nil, nil, invalidParameter("No Container Instances were found in your cluster.")
-	}
-	return hosts, failures, nil
-}
-
-func usable(r *store.InstanceRecord) bool {
-	return r.Instance.Status == statusActive && r.Instance.AgentConnected
 }
 
 // eachInstance walks a cluster's container instances in key order.
@@ -332,49 +346,6 @@ func (a *API) eachInstance(cluster string, fn func(*store.Item[store.InstanceRec
 		fn(it)
 		return true
 	})
-}
-
-// placementHosts describes hosts with what they have left.
-func (a *API) placementHosts(items []*store.Item[store.InstanceRecord]) []placement.FitHost {
-	out := make([]placement.FitHost, len(items))
-	for i, it := range items {
-		out[i] = a.placementHost(it.Value)
-	}
-	return out
-}
-
-// placementHost is a host's registered resources less what its tasks hold.
-func (a *API) placementHost(r *store.InstanceRecord) placement.FitHost {
-	h := placement.FitHost{ARN: r.Instance.ContainerInstanceArn}
-	h.CPU, h.Memory, h.Ports = hostFree(r.Instance.RegisteredResources, a.hostUsage(r.ID))
-	return h
-}
-
-func wireFailures(fs []placement.Failure) []ecs.Failure {
-	out := make([]ecs.Failure, len(fs))
-	for i, f := range fs {
-		out[i] = ecs.Failure{Arn: f.ARN, Reason: f.Reason}
-	}
-	return out
-}
-
-// createTasks commits one task per chosen host in a single transaction.
-func (a *API) createTasks(ctx context.Context, l *launch, hosts []*store.Item[store.InstanceRecord]) ([]ecs.Task, error) {
-	if len(hosts) == 0 {
-		return nil, nil
-	}
-	writes := make([]store.Write, len(hosts))
-	tasks := make([]ecs.Task, len(hosts))
-	for i, h := range hosts {
-		rec := a.newTask(l, h.Value)
-		id := rec.Task.TaskArn[strings.LastIndex(rec.Task.TaskArn, "/")+1:]
-		writes[i] = a.store.Tasks.Create(l.cluster+"/"+id, rec)
-		tasks[i] = rec.Task
-	}
-	if _, err := a.store.Commit(ctx, writes...); err != nil {
-		return nil, wireError(err)
-	}
-	return tasks, nil
 }
 
 // newTask builds a task record as ECS shows a task it just placed.

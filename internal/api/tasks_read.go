@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gantry-dev/gantry/internal/controller"
 	"github.com/gantry-dev/gantry/internal/ecs"
 	"github.com/gantry-dev/gantry/internal/placement"
 	"github.com/gantry-dev/gantry/internal/store"
@@ -32,42 +33,30 @@ func (a *API) StartTask(ctx context.Context, req *ecs.StartTaskRequest) (*ecs.St
 	if err != nil {
 		return nil, err
 	}
-	a.placeMu.Lock()
-	defer a.placeMu.Unlock()
-	var picked []*store.Item[store.InstanceRecord]
+	p := &controller.Placement{Request: placement.Request{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports, Group: l.group}}
+	for _, a := range l.td.RequiresAttributes {
+		p.Request.Requires = append(p.Request.Requires, placement.Attribute{Name: a.Name, Value: a.Value})
+	}
 	var failures []ecs.Failure
-	demand := placement.Demand{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports}
-	left := map[string]placement.FitHost{} // what earlier tasks of this call left on an instance
 	for _, ref := range req.ContainerInstances {
 		it, arn := a.findInstance(cluster, ref)
 		switch {
 		case it == nil:
 			failures = append(failures, ecs.Failure{Arn: arn, Reason: "MISSING"})
-			continue
 		case it.Value.Instance.Status == statusInactive:
 			failures = append(failures, ecs.Failure{Arn: arn, Reason: "INACTIVE"})
-			continue
-		case !it.Value.Instance.AgentConnected:
-			failures = append(failures, ecs.Failure{Arn: arn, Reason: "AGENT"})
-			continue
+		default:
+			p.Hosts = append(p.Hosts, it.Value.ID)
 		}
-		host, seen := left[it.Value.ID]
-		if !seen {
-			host = a.placementHost(it.Value)
-		}
-		one := []placement.FitHost{host}
-		if _, refused := placement.FirstFit(one, demand, 1); len(refused) > 0 {
-			failures = append(failures, wireFailures(refused)...)
-			continue
-		}
-		left[it.Value.ID] = one[0]
-		picked = append(picked, it)
 	}
-	tasks, err := a.createTasks(ctx, l, picked)
+	if len(p.Hosts) == 0 {
+		return &ecs.StartTaskResponse{Tasks: []ecs.Task{}, Failures: failures}, nil
+	}
+	res, err := a.place(ctx, l, p)
 	if err != nil {
 		return nil, err
 	}
-	return &ecs.StartTaskResponse{Tasks: nonNil(tasks), Failures: nonNil(failures)}, nil
+	return &ecs.StartTaskResponse{Tasks: res.Tasks, Failures: append(failures, res.Failures...)}, nil
 }
 
 // findInstance finds a cluster's container instance by ID or ARN (nil when

@@ -142,7 +142,8 @@ func (s *Server) openState(ctx context.Context) error {
 
 func (s *Server) routes(keys *awsapi.Keyring) (http.Handler, *api.API) {
 	log := s.opts.Logger.With("component", "api")
-	ecsAPI := api.New(api.Options{Store: s.store, Region: s.opts.Region, Account: s.opts.Account, Logger: log})
+	sched := controller.NewScheduler(s.store, s.opts.Logger.With("component", "scheduler"), 0)
+	ecsAPI := api.New(api.Options{Store: s.store, Region: s.opts.Region, Account: s.opts.Account, Logger: log, Scheduler: sched})
 	verifier := &awsapi.Verifier{Keys: keys}
 	agents := agentapi.New(agentapi.Options{
 		Store:           s.store,
@@ -155,7 +156,8 @@ func (s *Server) routes(keys *awsapi.Keyring) (http.Handler, *api.API) {
 	retention := &controller.Retention{Store: s.store, Keep: s.opts.TaskRetention, Logger: s.opts.Logger.With("component", "retention")}
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.loops.Add(2)
+	s.loops.Add(3)
+	go func() { defer s.loops.Done(); sched.Run(ctx) }()
 	go func() { defer s.loops.Done(); agents.Run(ctx) }()
 	go func() { defer s.loops.Done(); retention.Run(ctx) }()
 	m := newMetrics()

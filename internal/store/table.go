@@ -265,10 +265,15 @@ func (t *Table[T]) Descend(from string, fn func(*Item[T]) bool) {
 
 // Write is one change in a transaction built by a table.
 type Write struct {
-	cmp clientv3.Cmp
-	op  clientv3.Op
-	err error
+	cmp   clientv3.Cmp
+	op    clientv3.Op
+	check bool // compare only: op is empty
+	size  int  // bytes of key and value
+	err   error
 }
+
+// Size is roughly how many bytes the write adds to a transaction.
+func (w Write) Size() int { return w.size }
 
 // Create writes v at key if nothing is there.
 func (t *Table[T]) Create(key string, v *T) Write {
@@ -282,7 +287,13 @@ func (t *Table[T]) Replace(key string, v *T, modRev int64) Write {
 
 func (t *Table[T]) put(key string, v *T, cmp clientv3.Cmp) Write {
 	raw, err := encode(v)
-	return Write{cmp: cmp, op: clientv3.OpPut(t.prefix+key, raw), err: err}
+	return Write{cmp: cmp, op: clientv3.OpPut(t.prefix+key, raw), size: len(t.prefix) + len(key) + len(raw), err: err}
+}
+
+// Unchanged writes nothing but makes the transaction fail unless key is
+// still at modRev: a decision read from key stays valid when it commits.
+func (t *Table[T]) Unchanged(key string, modRev int64) Write {
+	return Write{cmp: clientv3.Compare(clientv3.ModRevision(t.prefix+key), "=", modRev), check: true}
 }
 
 // Delete removes key if it is still at modRev.
@@ -297,12 +308,15 @@ func (t *Table[T]) Delete(key string, modRev int64) Write {
 // changed since it was read, and returns once the cache reflects the commit.
 func (s *Store) Commit(ctx context.Context, writes ...Write) (int64, error) {
 	cmps := make([]clientv3.Cmp, len(writes))
-	ops := make([]clientv3.Op, len(writes))
+	ops := make([]clientv3.Op, 0, len(writes))
 	for i, w := range writes {
 		if w.err != nil {
 			return 0, fmt.Errorf("store: encode: %w", w.err)
 		}
-		cmps[i], ops[i] = w.cmp, w.op
+		cmps[i] = w.cmp
+		if !w.check {
+			ops = append(ops, w.op)
+		}
 	}
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
