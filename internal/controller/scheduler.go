@@ -19,7 +19,7 @@ const (
 	maxTxnTasks      = 120
 	maxTxnBytes      = 1 << 20
 	maxCommits       = 4 // transactions in flight; more queue into the next batch
-	maxPlaceAttempts = 10
+	maxPlaceAttempts = 20
 )
 
 // ReasonFargate is the failure when no Fargate capacity can take a task.
@@ -318,44 +318,61 @@ func (s *Scheduler) commit(ctx context.Context, batch []*job) {
 }
 
 // commitChunk commits some jobs in one transaction. When an instance they
-// use changed meanwhile, it places them again against the fresh ledger.
+// use changed meanwhile, each job is placed again against the fresh ledger
+// and committed on its own, so a busy cluster cannot starve a batch.
 func (s *Scheduler) commitChunk(ctx context.Context, jobs []*job) {
-	for attempt := 1; ; attempt++ {
-		var writes []store.Write
-		for _, j := range jobs {
-			if j.writes == nil {
-				j.encode(s.store)
+	err := s.commitJobs(ctx, jobs)
+	if !errors.Is(err, store.ErrConflict) {
+		s.answer(jobs, err)
+		return
+	}
+	var retries sync.WaitGroup
+	for _, j := range jobs {
+		retries.Go(func() {
+			for attempt := 2; ; attempt++ {
+				s.log.Debug("placement met an instance change; placing again", "attempt", attempt)
+				s.planAll([]*job{j})
+				if j.err != nil || len(j.tasks) == 0 {
+					s.answer([]*job{j}, nil)
+					return
+				}
+				err := s.commitJobs(ctx, []*job{j})
+				if !errors.Is(err, store.ErrConflict) || attempt == maxPlaceAttempts {
+					s.answer([]*job{j}, err)
+					return
+				}
 			}
-			writes = append(writes, j.writes...)
+		})
+	}
+	retries.Wait()
+}
+
+// commitJobs writes the jobs' tasks in one transaction; on failure their
+// tasks leave the ledger.
+func (s *Scheduler) commitJobs(ctx context.Context, jobs []*job) error {
+	var writes []store.Write
+	for _, j := range jobs {
+		if j.writes == nil {
+			j.encode(s.store)
 		}
-		_, err := s.store.Commit(ctx, writes...)
-		if err == nil {
-			for _, j := range jobs {
-				j.reply <- j.answer()
-			}
-			return
-		}
+		writes = append(writes, j.writes...)
+	}
+	_, err := s.store.Commit(ctx, writes...)
+	if err != nil {
 		for _, j := range jobs {
 			s.unplan(j)
 		}
-		if !errors.Is(err, store.ErrConflict) || attempt == maxPlaceAttempts {
-			for _, j := range jobs {
-				j.reply <- reply{err: err}
-			}
-			return
-		}
-		s.log.Debug("placement conflicted with an instance change; placing again", "attempt", attempt)
-		s.planAll(jobs)
-		var ready []*job
-		for _, j := range jobs {
-			if j.err != nil || len(j.tasks) == 0 {
-				j.reply <- j.answer()
-				continue
-			}
-			ready = append(ready, j)
-		}
-		if jobs = ready; len(jobs) == 0 {
-			return
+	}
+	return err
+}
+
+// answer replies to each job: its plan, or err.
+func (s *Scheduler) answer(jobs []*job, err error) {
+	for _, j := range jobs {
+		if err != nil {
+			j.reply <- reply{err: err}
+		} else {
+			j.reply <- j.answer()
 		}
 	}
 }
