@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gantry-dev/gantry/internal/ecs"
+	"github.com/gantry-dev/gantry/internal/placement"
 	"github.com/gantry-dev/gantry/internal/store"
 )
 
@@ -33,6 +34,9 @@ type hostUsage struct {
 	// tasks whose lastStatus is PENDING: ECS's definitions of a container
 	// instance's runningTasksCount and pendingTasksCount.
 	Running, Pending int32
+	// Groups counts tasks per task group whose desiredStatus is RUNNING,
+	// what the query language's task:group reads.
+	Groups map[string]int
 }
 
 // hostUsage sums the tasks placed on the instance or Fargate capacity id.
@@ -49,6 +53,10 @@ func (a *API) hostUsage(id string) hostUsage {
 		u.Ports = append(u.Ports, r.Ports...)
 		if r.Task.DesiredStatus == ecs.TaskRunning {
 			u.Running++
+			if u.Groups == nil {
+				u.Groups = map[string]int{}
+			}
+			u.Groups[r.Task.Group]++
 		}
 		if r.Task.LastStatus == ecs.TaskPending {
 			u.Pending++
@@ -57,44 +65,6 @@ func (a *API) hostUsage(id string) hostUsage {
 	slices.Sort(u.Ports)
 	u.Ports = slices.Compact(u.Ports)
 	return u
-}
-
-// hostFree is what a host has left for placement: CPU units and MiB, and
-// every host port taken, either reserved at registration or held by a
-// task, as "port/protocol".
-func hostFree(registered []ecs.Resource, u hostUsage) (cpu, memory int, taken map[string]bool) {
-	taken = map[string]bool{}
-	for _, r := range registered {
-		switch r.Name {
-		case resourceCPU:
-			cpu = int(resourceAmount(r))
-		case resourceMemory:
-			memory = int(resourceAmount(r))
-		case resourcePorts:
-			for _, p := range r.StringSetValue {
-				taken[p+"/tcp"] = true
-			}
-		case resourcePortsUDP:
-			for _, p := range r.StringSetValue {
-				taken[p+"/udp"] = true
-			}
-		}
-	}
-	for _, p := range u.Ports {
-		taken[p] = true
-	}
-	return cpu - u.CPU, memory - u.Memory, taken
-}
-
-// resourceAmount reads a numeric resource in whichever field its type uses.
-func resourceAmount(r ecs.Resource) int64 {
-	switch r.Type {
-	case "LONG":
-		return r.LongValue
-	case "DOUBLE":
-		return int64(r.DoubleValue)
-	}
-	return int64(r.IntegerValue)
 }
 
 // reduceResource lowers a numeric resource by n in the field its type uses.
@@ -293,8 +263,11 @@ func (a *API) ListContainerInstances(ctx context.Context, req *ecs.ListContainer
 	if req.Status != "" && !validEnum(req.Status) {
 		return nil, invalidParameter("status %q is not valid; use one of %v.", req.Status, req.Status.Values())
 	}
+	var filter *placement.Expression
 	if strings.TrimSpace(req.Filter) != "" {
-		return nil, invalidParameter("filter: cluster query language expressions are not supported yet; list without a filter.")
+		if filter, err = placement.ParseExpression(req.Filter); err != nil {
+			return nil, invalidParameter("filter: %v.", err)
+		}
 	}
 	cl, err := a.activeCluster(req.Cluster)
 	if err != nil {
@@ -317,9 +290,21 @@ func (a *API) ListContainerInstances(ctx context.Context, req *ecs.ListContainer
 		if (req.Status == "" && st == statusInactive) || (req.Status != "" && st != string(req.Status)) {
 			return true
 		}
+		if filter != nil && !filter.Match(a.queryHost(it.Value)) {
+			return true
+		}
 		return c.add(it.Key, a.instanceARN(it.Value))
 	})
 	return &ecs.ListContainerInstancesResponse{ContainerInstanceArns: nonNil(c.out), NextToken: c.next}, nil
+}
+
+// queryHost is an instance as the cluster query language sees it.
+func (a *API) queryHost(r *store.InstanceRecord) *placement.Host {
+	h := &placement.Host{ID: r.ID}
+	h.Describe(&r.Instance)
+	u := a.hostUsage(r.ID)
+	h.RunningTasks, h.Groups = int(u.Running), u.Groups
+	return h
 }
 
 // errUnchanged ends an update that has nothing to write.

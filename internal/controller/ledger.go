@@ -72,52 +72,7 @@ func (l *ledger) putHost(it *store.Item[store.InstanceRecord], capacity bool) {
 		l.stale = true
 	}
 	e.record, e.modRev = r, it.ModRevision
-	describeHost(e.host, r)
-}
-
-// describeHost copies what placement reads from an instance record.
-func describeHost(h *placement.Host, r *store.InstanceRecord) {
-	ci := &r.Instance
-	h.ARN = ci.ContainerInstanceArn
-	h.AgentConnected = ci.AgentConnected
-	h.EC2InstanceID = ci.Ec2InstanceId
-	h.RegisteredAt = float64(ci.RegisteredAt.UnixMilli()) / 1000
-	h.AgentVersion = ""
-	if ci.VersionInfo != nil {
-		h.AgentVersion = ci.VersionInfo.AgentVersion
-	}
-	h.Attributes = make(map[string]string, len(ci.Attributes))
-	for _, a := range ci.Attributes {
-		h.Attributes[a.Name] = a.Value
-	}
-	h.CPU, h.Memory, h.Reserved = 0, 0, map[string]bool{}
-	for _, res := range ci.RegisteredResources {
-		switch res.Name {
-		case "CPU":
-			h.CPU = int(amount(res))
-		case "MEMORY":
-			h.Memory = int(amount(res))
-		case "PORTS", "PORTS_UDP":
-			proto := "/tcp"
-			if res.Name == "PORTS_UDP" {
-				proto = "/udp"
-			}
-			for _, p := range res.StringSetValue {
-				h.Reserved[p+proto] = true
-			}
-		}
-	}
-}
-
-// amount reads a numeric resource in whichever field its type uses.
-func amount(r ecs.Resource) int64 {
-	switch r.Type {
-	case "LONG":
-		return r.LongValue
-	case "DOUBLE":
-		return int64(r.DoubleValue)
-	}
-	return int64(r.IntegerValue)
+	e.host.Describe(&r.Instance)
 }
 
 func (l *ledger) deleteHost(id string) {

@@ -142,3 +142,14 @@ func HostPorts(td *TaskDefinition) []string {
 	}
 	return ports
 }
+
+// Amount reads a numeric resource in whichever field its type uses.
+func (r Resource) Amount() int64 {
+	switch r.Type {
+	case "LONG":
+		return r.LongValue
+	case "DOUBLE":
+		return int64(r.DoubleValue)
+	}
+	return int64(r.IntegerValue)
+}

@@ -1,6 +1,10 @@
 package placement
 
-import "maps"
+import (
+	"maps"
+
+	"github.com/gantry-dev/gantry/internal/ecs"
+)
 
 // Host is a container instance as placement sees it: what it registered,
 // what its tasks hold, and the facts the cluster query language asks about.
@@ -86,4 +90,39 @@ func (h *Host) Clone() *Host {
 	c.Attributes = maps.Clone(h.Attributes)
 	c.Groups = maps.Clone(h.Groups)
 	return &c
+}
+
+// Describe copies from a container instance what placement reads: its
+// registered resources and reserved ports, and the query language's facts.
+// What tasks hold is left as it is.
+func (h *Host) Describe(ci *ecs.ContainerInstance) {
+	h.ARN = ci.ContainerInstanceArn
+	h.AgentConnected = ci.AgentConnected
+	h.EC2InstanceID = ci.Ec2InstanceId
+	h.RegisteredAt = float64(ci.RegisteredAt.UnixMilli()) / 1000
+	h.AgentVersion = ""
+	if ci.VersionInfo != nil {
+		h.AgentVersion = ci.VersionInfo.AgentVersion
+	}
+	h.Attributes = make(map[string]string, len(ci.Attributes))
+	for _, a := range ci.Attributes {
+		h.Attributes[a.Name] = a.Value
+	}
+	h.CPU, h.Memory, h.Reserved = 0, 0, map[string]bool{}
+	for _, res := range ci.RegisteredResources {
+		switch res.Name {
+		case "CPU":
+			h.CPU = int(res.Amount())
+		case "MEMORY":
+			h.Memory = int(res.Amount())
+		case "PORTS":
+			for _, p := range res.StringSetValue {
+				h.Reserved[p+"/tcp"] = true
+			}
+		case "PORTS_UDP":
+			for _, p := range res.StringSetValue {
+				h.Reserved[p+"/udp"] = true
+			}
+		}
+	}
 }
