@@ -10,6 +10,7 @@ import (
 
 	"github.com/gantry-dev/gantry/internal/awsapi"
 	"github.com/gantry-dev/gantry/internal/ecs"
+	"github.com/gantry-dev/gantry/internal/placement"
 	"github.com/gantry-dev/gantry/internal/store"
 )
 
@@ -32,6 +33,11 @@ func (a *API) RegisterTaskDefinition(ctx context.Context, req *ecs.RegisterTaskD
 	}
 	if err := validateTags("tags", req.Tags); err != nil {
 		return nil, err
+	}
+	for i, c := range td.PlacementConstraints {
+		if _, err := placement.ParseExpression(c.Expression); err != nil {
+			return nil, clientError("placementConstraints[%d].expression: %v.", i, err)
+		}
 	}
 	if size := jsonSize(td); size > maxTaskDefinitionSize {
 		return nil, clientError("The task definition is %d bytes; the limit is 64 KiB.", size)

@@ -98,6 +98,9 @@ func TestRegisterTaskDefinition(t *testing.T) {
 		{"reserved tag prefix", modify("v7", func(in *ecs.RegisterTaskDefinitionInput) {
 			in.Tags = []types.Tag{{Key: aws.String("aws:cloudformation:stack-name"), Value: aws.String("x")}}
 		}), "InvalidParameterException", "aws:"},
+		{"memberOf expression that does not parse", modify("v8", func(in *ecs.RegisterTaskDefinitionInput) {
+			in.PlacementConstraints = []types.TaskDefinitionPlacementConstraint{{Type: types.TaskDefinitionPlacementConstraintTypeMemberOf, Expression: aws.String("attribute:ecs.instance-type in [t3.small")}}
+		}), "ClientException", "placementConstraints[0].expression"},
 	}
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {

@@ -267,7 +267,6 @@ func checkOverrides(td *ecs.TaskDefinition, ov *ecs.TaskOverride) (*ecs.TaskOver
 const (
 	maxConstraints = 10 // task definition and request together
 	maxStrategies  = 5
-	maxExpression  = 2000
 )
 
 // placementRequest turns a launch and its placement options into what the
@@ -322,9 +321,6 @@ func addConstraint(req *placement.Request, field string, c ecs.PlacementConstrai
 	case ecs.PlacementConstraintTypeMemberOf:
 		if c.Expression == "" {
 			return invalidParameter("%s.expression is required for a memberOf constraint.", field)
-		}
-		if len(c.Expression) > maxExpression {
-			return invalidParameter("%s.expression must be at most %d characters.", field, maxExpression)
 		}
 		e, err := placement.ParseExpression(c.Expression)
 		if err != nil {
