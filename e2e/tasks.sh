@@ -57,8 +57,22 @@ step "register-task-definition web (bridge, dynamic host port)"
 out=$(ecs register-task-definition --family e2e-web --network-mode bridge --container-definitions "[$web_container]")
 check "web registered" "$out" 'd["taskDefinition"]["status"]' ACTIVE
 
-step "run-task web"
-out=$(ecs run-task --cluster default --task-definition e2e-web --started-by e2e)
+step "list-container-instances --filter (cluster query language)"
+out=$(ecs list-container-instances --cluster default --filter "attribute:ecs.os-type == linux and agentConnected == true")
+check "one linux instance" "$out" 'len(d["containerInstanceArns"])' 1
+out=$(ecs list-container-instances --cluster default --filter "attribute:ecs.instance-type =~ c5.*")
+check "no c5 instance" "$out" 'len(d["containerInstanceArns"])' 0
+
+step "run-task with a memberOf nobody meets"
+out=$(ecs run-task --cluster default --task-definition e2e-web \
+	--placement-constraints 'type=memberOf,expression=attribute:ecs.instance-type == c5.large')
+check "nothing placed" "$out" 'len(d["tasks"])' 0
+check "failure reason" "$out" 'd["failures"][0]["reason"]' "MemberOf placement constraint unsatisfied."
+
+step "run-task web (binpack memory, memberOf linux)"
+out=$(ecs run-task --cluster default --task-definition e2e-web --started-by e2e \
+	--placement-strategy type=binpack,field=memory \
+	--placement-constraints 'type=memberOf,expression=attribute:ecs.os-type == linux')
 check "run-task failures" "$out" 'd["failures"]' '[]'
 check "run-task desired" "$out" 'd["tasks"][0]["desiredStatus"]' RUNNING
 check "run-task placed" "$out" 'd["tasks"][0]["containerInstanceArn"].split(":")[5].split("/")[0]' container-instance
