@@ -75,12 +75,16 @@ func Place(hosts []*Host, req *Request, rng *rand.Rand) (chosen []*Host, failure
 // placer is one request's working state: per-host verdicts on the parts
 // that do not change as its tasks are placed, and the strategy scores.
 type placer struct {
-	hosts   []*Host
-	req     *Request
-	rng     *rand.Rand
-	static  []reason // per host: a reason that holds for the whole request
-	rules   []rule
-	dynamic bool // some memberOf reads task state: re-check a host after each take
+	hosts  []*Host
+	req    *Request
+	rng    *rand.Rand
+	static []reason // per host: a reason that holds for the whole request
+	// cpu and mem are each host's free CPU and memory, copied into compact
+	// arrays so a decision scans memory in order rather than chasing
+	// pointers across the cluster.
+	cpu, mem []int
+	rules    []rule
+	dynamic  bool // some memberOf reads task state: re-check a host after each take
 }
 
 // reason is a failure reason as a small number, so per-host verdicts of a
@@ -104,12 +108,14 @@ var reasons = [...]string{
 }
 
 func newPlacer(hosts []*Host, req *Request, rng *rand.Rand) *placer {
-	p := &placer{hosts: hosts, req: req, rng: rng, static: make([]reason, len(hosts))}
+	p := &placer{hosts: hosts, req: req, rng: rng, static: make([]reason, len(hosts)),
+		cpu: make([]int, len(hosts)), mem: make([]int, len(hosts))}
 	for _, e := range req.MemberOf {
 		p.dynamic = p.dynamic || e.UsesTasks()
 	}
 	for i, h := range hosts {
 		p.static[i] = p.verdict(h)
+		p.cpu[i], p.mem[i] = h.FreeCPU(), h.FreeMemory()
 	}
 	for _, s := range req.Strategies[:min(len(req.Strategies), maxStrategies)] {
 		if s.Type == StrategyRandom {
@@ -143,63 +149,57 @@ func (p *placer) verdict(h *Host) reason {
 // refusal is why host i cannot take the next task, or fits. Resources are
 // checked before constraints, as ECS filters.
 func (p *placer) refusal(i int) reason {
-	if p.static[i] == refusedAgent {
-		return refusedAgent
-	}
-	h := p.hosts[i]
+	st := p.static[i]
 	switch {
-	case p.req.CPU > h.CPU-h.UsedCPU:
+	case st == refusedAgent:
+		return st
+	case p.req.CPU > p.cpu[i]:
 		return refusedCPU
-	case p.req.Memory > h.Memory-h.UsedMemory:
+	case p.req.Memory > p.mem[i]:
 		return refusedMemory
 	}
 	for _, port := range p.req.Ports {
-		if h.PortTaken(port) {
+		if p.hosts[i].PortTaken(port) {
 			return refusedPorts
 		}
 	}
-	if p.static[i] != fits {
-		return p.static[i]
+	if st != fits {
+		return st
 	}
-	if p.req.Distinct && h.Groups[p.req.Group] > 0 {
+	if p.req.Distinct && p.hosts[i].Groups[p.req.Group] > 0 {
 		return refusedDistinct
 	}
 	return fits
 }
 
 // pick returns the best host for the next task, or -1 if none can take it.
+// The scan starts at a random host and keeps the first of equally good
+// ones, so ties go to no host in particular without a random draw each.
 func (p *placer) pick() int {
+	n := len(p.hosts)
+	if n == 0 {
+		return -1
+	}
 	if len(p.rules) == 0 {
 		if i, ok := p.sample(); ok {
 			return i
 		}
 	}
-	best, ties := -1, 0
+	best, start := -1, p.rng.IntN(n)
 	var score, bestScore [maxStrategies]int
-	for i := range p.hosts {
+	for k := range n {
+		i := start + k
+		if i >= n {
+			i -= n
+		}
 		if p.refusal(i) != fits {
 			continue
 		}
-		for k, r := range p.rules {
-			score[k] = r.score(p, i)
+		for r, rl := range p.rules {
+			score[r] = rl.score(p, i)
 		}
-		c := -1
-		if best >= 0 {
-			c = compareScores(score[:len(p.rules)], bestScore[:len(p.rules)])
-		}
-		if c < 0 {
-			bestScore = score
-		}
-		switch {
-		case c < 0:
-			best, ties = i, 1
-		case c == 0:
-			// Equally good hosts are chosen between at random, so no
-			// host is favoured for sitting first.
-			ties++
-			if p.rng.IntN(ties) == 0 {
-				best = i
-			}
+		if best < 0 || compareScores(score[:len(p.rules)], bestScore[:len(p.rules)]) < 0 {
+			best, bestScore = i, score
 		}
 	}
 	return best
@@ -234,6 +234,8 @@ func compareScores(a, b []int) int {
 
 // took updates the request's view after a task went to host i.
 func (p *placer) took(i int) {
+	p.cpu[i] -= p.req.CPU
+	p.mem[i] -= p.req.Memory
 	for _, r := range p.rules {
 		r.took(i)
 	}

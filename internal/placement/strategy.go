@@ -71,12 +71,12 @@ func newRule(s Strategy, hosts []*Host, group string) rule {
 // fill one host before the next.
 type binpackCPU struct{}
 
-func (binpackCPU) score(p *placer, i int) int { return p.hosts[i].FreeCPU() }
+func (binpackCPU) score(p *placer, i int) int { return p.cpu[i] }
 func (binpackCPU) took(int)                   {}
 
 type binpackMemory struct{}
 
-func (binpackMemory) score(p *placer, i int) int { return p.hosts[i].FreeMemory() }
+func (binpackMemory) score(p *placer, i int) int { return p.mem[i] }
 func (binpackMemory) took(int)                   {}
 
 // spreadHosts prefers the host running the fewest tasks of the group.
