@@ -16,7 +16,7 @@ import (
 // operations, 1.5 MiB per request) so an external cluster accepts it too.
 const (
 	maxBatchJobs     = 512
-	maxTxnTasks      = 120
+	maxTxnOps        = 120 // compares: one per task created and per instance checked
 	maxTxnBytes      = 1 << 20
 	maxCommits       = 4 // transactions in flight; more queue into the next batch
 	maxPlaceAttempts = 20
@@ -292,13 +292,13 @@ func (s *Scheduler) unplan(j *job) {
 func (s *Scheduler) commit(ctx context.Context, batch []*job) {
 	var txns sync.WaitGroup
 	var chunk []*job
-	tasks, size := 0, 0
+	ops, size := 0, 0
 	flush := func() {
 		if len(chunk) > 0 {
 			c := chunk
 			txns.Go(func() { s.commitChunk(ctx, c) })
 		}
-		chunk, tasks, size = nil, 0, 0
+		chunk, ops, size = nil, 0, 0
 	}
 	for _, j := range batch {
 		if j.err != nil || len(j.tasks) == 0 {
@@ -306,12 +306,12 @@ func (s *Scheduler) commit(ctx context.Context, batch []*job) {
 			continue
 		}
 		j.encode(s.store)
-		n, b := len(j.tasks), j.size
-		if tasks+n > maxTxnTasks || size+b > maxTxnBytes {
+		n, b := len(j.writes), j.size
+		if ops+n > maxTxnOps || size+b > maxTxnBytes {
 			flush()
 		}
 		chunk = append(chunk, j)
-		tasks, size = tasks+n, size+b
+		ops, size = ops+n, size+b
 	}
 	flush()
 	txns.Wait()
