@@ -49,12 +49,16 @@ type Server struct {
 	store *store.Store
 	log   *slog.Logger
 
+	waits *waiters
+
 	mu       sync.Mutex
 	lastSeen map[string]time.Time // instance ID → last contact
 	holding  map[string]int       // instance ID → syncs being held
 }
 
 // New returns the agent endpoint. Run its connection tracker with Run.
+// It observes the store's tasks, instances and task definitions from then
+// on, so make one per store.
 func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -68,13 +72,16 @@ func New(opts Options) *Server {
 	if opts.DisconnectAfter == 0 {
 		opts.DisconnectAfter = 3 * opts.PollTimeout
 	}
-	return &Server{
+	s := &Server{
 		opts:     opts,
 		store:    opts.Store,
 		log:      opts.Logger,
+		waits:    newWaiters(opts.Store.Changed),
 		lastSeen: map[string]time.Time{},
 		holding:  map[string]int{},
 	}
+	s.observe()
+	return s
 }
 
 // Handler serves agentproto's paths.

@@ -1,12 +1,8 @@
 package agentapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"syscall"
 	"testing"
 	"time"
@@ -14,134 +10,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/agentproto"
 	"github.com/gantry-dev/gantry/internal/ecs"
 	"github.com/gantry-dev/gantry/internal/store"
-	"github.com/gantry-dev/gantry/internal/store/storetest"
 )
-
-const benchCluster = "bench"
-
-var benchARNs = ecs.ARNs{Region: "us-east-1", Account: "000000000000"}
-
-// benchEnv is a store with one task definition, hosts with instance
-// tokens, and the agent endpoint served over HTTP.
-type benchEnv struct {
-	b      *testing.B
-	store  *store.Store
-	srv    *Server
-	http   *httptest.Server
-	client *http.Client
-	defArn string
-	ids    []string
-	tokens []string
-}
-
-func newBenchEnv(b *testing.B, hosts int) *benchEnv {
-	b.Helper()
-	st := storetest.New(b)
-	ctx := context.Background()
-	e := &benchEnv{b: b, store: st, defArn: benchARNs.TaskDefinition("web", 1)}
-	td := &store.TaskDefinitionRecord{TaskDefinition: ecs.TaskDefinition{
-		TaskDefinitionArn: e.defArn, Family: "web", Revision: 1, Status: ecs.TaskDefinitionStatusACTIVE,
-		ContainerDefinitions: []ecs.ContainerDefinition{{Name: "web", Image: "web:1"}},
-	}}
-	e.commit(ctx, st.TaskDefinitions.Create(store.TaskDefinitionKey("web", 1), td))
-	var writes []store.Write
-	for range hosts {
-		id := ecs.NewID()
-		token, hash := newToken(id)
-		e.ids, e.tokens = append(e.ids, id), append(e.tokens, token)
-		writes = append(writes, st.Instances.Create(benchCluster+"/"+id, &store.InstanceRecord{
-			ID: id, Cluster: benchCluster, TokenHash: hash,
-			Instance: ecs.ContainerInstance{
-				ContainerInstanceArn: benchARNs.ContainerInstance(benchCluster, id),
-				Status:               statusActive, AgentConnected: true,
-			},
-		}))
-		if len(writes) == 100 {
-			e.commit(ctx, writes...)
-			writes = writes[:0]
-		}
-	}
-	if len(writes) > 0 {
-		e.commit(ctx, writes...)
-	}
-	e.srv = New(Options{Store: st, ARNs: benchARNs, PollTimeout: time.Hour})
-	e.http = httptest.NewServer(e.srv.Handler())
-	e.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: hosts + 10}}
-	return e
-}
-
-func (e *benchEnv) close() {
-	e.http.Close()
-	e.client.CloseIdleConnections()
-}
-
-func (e *benchEnv) commit(ctx context.Context, writes ...store.Write) {
-	e.b.Helper()
-	if _, err := e.store.Commit(ctx, writes...); err != nil {
-		e.b.Fatal(err)
-	}
-}
-
-// sync sends one sync for host i.
-func (e *benchEnv) sync(ctx context.Context, i int, req *agentproto.SyncRequest) (*agentproto.SyncResponse, error) {
-	body, _ := json.Marshal(req)
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, e.http.URL+agentproto.SyncPath, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	r.Header.Set("Authorization", "Bearer "+e.tokens[i])
-	resp, err := e.client.Do(r)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("sync: HTTP %d", resp.StatusCode)
-	}
-	var out agentproto.SyncResponse
-	return &out, json.NewDecoder(resp.Body).Decode(&out)
-}
-
-// poll long-polls for host i like an agent until ctx ends, sending every
-// answer that changed the desired state to changed.
-func (e *benchEnv) poll(ctx context.Context, i int, changed chan<- *agentproto.SyncResponse) {
-	req := &agentproto.SyncRequest{Tasks: []agentproto.TaskState{}}
-	for ctx.Err() == nil {
-		resp, err := e.sync(ctx, i, req)
-		if err != nil {
-			if ctx.Err() == nil {
-				e.b.Error(err)
-			}
-			return
-		}
-		if resp.Changed {
-			req.Digest = resp.Digest
-			changed <- resp
-		}
-		req.Wait = true
-	}
-}
-
-// held is how many syncs the server holds.
-func (e *benchEnv) held() int {
-	e.srv.mu.Lock()
-	defer e.srv.mu.Unlock()
-	n := 0
-	for _, c := range e.srv.holding {
-		n += c
-	}
-	return n
-}
-
-func (e *benchEnv) task(host int) (string, *store.TaskRecord) {
-	id := ecs.NewID()
-	arn := benchARNs.Task(benchCluster, id)
-	return benchCluster + "/" + id, &store.TaskRecord{HostID: e.ids[host], Task: ecs.Task{
-		TaskArn: arn, ClusterArn: benchARNs.Cluster(benchCluster), TaskDefinitionArn: e.defArn,
-		LastStatus: ecs.TaskPending, DesiredStatus: ecs.TaskRunning, Version: 1,
-		Containers: []ecs.Container{{Name: "web", TaskArn: arn, LastStatus: ecs.TaskPending}},
-	}}
-}
 
 // cpuTime is the CPU time this process used so far.
 func cpuTime() time.Duration {
@@ -177,8 +46,7 @@ func BenchmarkWakeups(b *testing.B) {
 }
 
 func benchWakeups(b *testing.B, k int, mode string) {
-	e := newBenchEnv(b, k)
-	defer e.close()
+	e := newEnv(b, k, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const busy = 4
@@ -241,8 +109,7 @@ func benchWakeups(b *testing.B, k int, mode string) {
 // running tasks whose state the server already has, and holds the desired
 // state already.
 func BenchmarkSyncUnchanged(b *testing.B) {
-	e := newBenchEnv(b, 1)
-	defer e.close()
+	e := newEnv(b, 1, time.Hour)
 	ctx := context.Background()
 	req := &agentproto.SyncRequest{Tasks: []agentproto.TaskState{}}
 	for range 20 {

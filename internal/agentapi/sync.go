@@ -43,52 +43,86 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	resp := s.await(r.Context(), id, req)
+	resp, err := s.await(r, id, req)
 	s.touch(id)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
 // await returns the desired state once it differs from the agent's digest,
-// or when the poll limit passes.
-func (s *Server) await(ctx context.Context, id string, req agentproto.SyncRequest) agentproto.SyncResponse {
+// or when the poll limit passes. It sleeps until the store reports a change
+// to this host's desired state, and fails if the host was deregistered
+// meanwhile.
+func (s *Server) await(r *http.Request, id string, req agentproto.SyncRequest) (agentproto.SyncResponse, error) {
 	s.hold(id, 1)
 	defer s.hold(id, -1)
+	if !req.Wait {
+		return s.answer(id, req.Digest), nil
+	}
+	s.waits.join(id)
+	defer s.waits.leave(id)
 	limit := time.NewTimer(s.opts.PollTimeout)
 	defer limit.Stop()
+	ctx := r.Context()
 	for {
-		changed := s.store.Changed()
-		tasks := s.desired(id)
-		digest := agentproto.Digest(tasks)
-		resp := agentproto.SyncResponse{Digest: digest, PollSeconds: int(s.opts.PollTimeout / time.Second)}
-		if digest != req.Digest {
-			resp.Changed, resp.Tasks = true, tasks
-			return resp
+		next := s.waits.next(id)
+		resp := s.answer(id, req.Digest)
+		if resp.Changed {
+			return resp, nil
 		}
-		if !req.Wait {
-			return resp
+		if !sleep(ctx, next.fired, limit.C) || !sleep(ctx, next.cached, limit.C) {
+			return resp, nil
 		}
-		select {
-		case <-changed:
-		case <-limit.C:
-			return resp
-		case <-ctx.Done():
-			return resp
+		if _, err := s.authenticate(r); err != nil {
+			return resp, err
 		}
 	}
 }
 
+// sleep waits for ch, and reports false if the poll limit passed or the
+// agent went away first.
+func sleep(ctx context.Context, ch <-chan struct{}, limit <-chan time.Time) bool {
+	select {
+	case <-ch:
+		return true
+	case <-limit:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// answer is the desired state for host id, with its tasks when it differs
+// from digest.
+func (s *Server) answer(id, digest string) agentproto.SyncResponse {
+	tasks := s.desired(id)
+	resp := agentproto.SyncResponse{Digest: agentproto.Digest(tasks), PollSeconds: int(s.opts.PollTimeout / time.Second)}
+	if resp.Digest != digest {
+		resp.Changed, resp.Tasks = true, tasks
+	}
+	return resp
+}
+
 // desired lists the tasks placed on a host that it must run or stop: every
-// one not yet STOPPED.
+// one not yet STOPPED. taskChanged must wake a host whenever what this
+// reads of a task changes the digest.
 func (s *Server) desired(id string) []agentproto.Task {
-	var out []agentproto.Task
-	for _, it := range s.store.Tasks.By(store.ByHost, id) {
+	items := s.store.Tasks.By(store.ByHost, id)
+	out := make([]agentproto.Task, 0, len(items))
+	for _, it := range items {
 		rec := it.Value
 		if !rec.Holds() {
 			continue
 		}
-		td, ok := s.definition(rec.Task.TaskDefinitionArn)
+		td, key, ok := s.definition(rec.Task.TaskDefinitionArn)
 		if !ok {
 			s.log.Error("task references a task definition that is gone", "task", rec.Task.TaskArn, "taskDefinition", rec.Task.TaskDefinitionArn)
+			if key != "" {
+				s.waits.lacks(key, id)
+			}
 			continue
 		}
 		t := agentproto.Task{
@@ -107,21 +141,24 @@ func (s *Server) desired(id string) []agentproto.Task {
 	return out
 }
 
-func (s *Server) definition(arn string) (*ecs.TaskDefinition, bool) {
+// definition finds a task definition by ARN, and names its store key when
+// the ARN has one.
+func (s *Server) definition(arn string) (*ecs.TaskDefinition, string, bool) {
 	parsed, ok := ecs.ParseARN(arn)
 	if !ok {
-		return nil, false
+		return nil, "", false
 	}
 	family, rev, _ := strings.Cut(parsed.Resource, ":")
 	n, err := strconv.ParseInt(rev, 10, 32)
 	if err != nil {
-		return nil, false
+		return nil, "", false
 	}
-	it, ok := s.store.TaskDefinitions.Get(store.TaskDefinitionKey(family, int32(n)))
+	key := store.TaskDefinitionKey(family, int32(n))
+	it, ok := s.store.TaskDefinitions.Get(key)
 	if !ok {
-		return nil, false
+		return nil, key, false
 	}
-	return &it.Value.TaskDefinition, true
+	return &it.Value.TaskDefinition, key, true
 }
 
 // record merges one observation into its task record. Observations of
