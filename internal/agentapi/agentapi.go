@@ -198,9 +198,3 @@ func (s *Server) lookup(id string) (host, bool) {
 	}
 	return host{}, false
 }
-
-func equalJSON(a, b any) bool {
-	ja, err1 := json.Marshal(a)
-	jb, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(ja) == string(jb)
-}

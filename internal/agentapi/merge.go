@@ -1,6 +1,9 @@
 package agentapi
 
 import (
+	"context"
+	"errors"
+	"reflect"
 	"slices"
 	"time"
 
@@ -20,7 +23,7 @@ const (
 // anything changed. Statuses only move forward, timestamps are set once,
 // and a stop decided by a user or the scheduler keeps its code and reason.
 func merge(rec *store.TaskRecord, obs agentproto.TaskState, now time.Time) bool {
-	before, _ := store.Clone(rec)
+	before := draft(rec).Task
 	t := &rec.Task
 	if ecs.TaskStatusRank(obs.LastStatus) > ecs.TaskStatusRank(t.LastStatus) {
 		t.LastStatus = obs.LastStatus
@@ -52,11 +55,23 @@ func merge(rec *store.TaskRecord, obs agentproto.TaskState, now time.Time) bool 
 	}
 	mergeContainers(t, obs.Containers)
 	mergeAttachment(t, obs.PrivateIPv4Address)
-	if equalJSON(before, rec) {
+	// Equal values have equal JSON, which is all a record is.
+	if reflect.DeepEqual(before, *t) {
 		return false
 	}
 	t.Version++
 	return true
+}
+
+// draft is a copy of a record that merge may change while the original
+// stays as it was: merge assigns fields of the task and of the elements of
+// its containers and attachments, and writes through nothing else the two
+// share.
+func draft(rec *store.TaskRecord) *store.TaskRecord {
+	d := *rec
+	d.Task.Containers = slices.Clone(rec.Task.Containers)
+	d.Task.Attachments = slices.Clone(rec.Task.Attachments)
+	return &d
 }
 
 func setOnce(dst *ecs.Timestamp, v ecs.Timestamp) {
@@ -114,7 +129,7 @@ func mergeAttachment(t *ecs.Task, ip string) {
 	}
 	a := &t.Attachments[i]
 	if ip != "" && !slices.ContainsFunc(a.Details, func(kv ecs.KeyValuePair) bool { return kv.Name == "privateIPv4Address" }) {
-		a.Details = append(a.Details, ecs.KeyValuePair{Name: "privateIPv4Address", Value: ip})
+		a.Details = append(slices.Clip(a.Details), ecs.KeyValuePair{Name: "privateIPv4Address", Value: ip})
 		a.Status = attachmentAttached
 		for ci := range t.Containers {
 			if len(t.Containers[ci].NetworkInterfaces) == 0 {
@@ -125,4 +140,94 @@ func mergeAttachment(t *ecs.Task, ip string) {
 	if t.LastStatus == ecs.TaskStopped {
 		a.Status = attachmentDeleted
 	}
+}
+
+// maxTxnOps is how many records record writes in one transaction, well
+// under etcd's default limit of 128 operations.
+const maxTxnOps = 64
+
+// observed is what one sync reports of one task, merged into a draft of
+// the task's record.
+type observed struct {
+	key     string
+	modRev  int64
+	draft   *store.TaskRecord
+	reports []agentproto.TaskState
+	changed bool // the draft differs from the record
+}
+
+// errUnchanged ends an update that has nothing to write.
+var errUnchanged = errors.New("unchanged")
+
+// record merges what an agent observes into the records of its tasks.
+// Observations of tasks placed elsewhere, unknown or already STOPPED
+// change nothing, and a record that already says what the agent observes
+// is not written.
+func (s *Server) record(ctx context.Context, hostID string, reports []agentproto.TaskState) error {
+	now := s.opts.Now()
+	var changed []*observed
+	byKey := make(map[string]*observed, len(reports))
+	for _, obs := range reports {
+		key, ok := taskKey(obs.TaskArn)
+		if !ok {
+			continue
+		}
+		o := byKey[key]
+		if o == nil {
+			it, ok := s.store.Tasks.Get(key)
+			if !ok || it.Value.HostID != hostID || !it.Value.Holds() {
+				continue
+			}
+			o = &observed{key: key, modRev: it.ModRevision, draft: draft(it.Value)}
+			byKey[key] = o
+		}
+		o.reports = append(o.reports, obs)
+		if merge(o.draft, obs, now) && !o.changed {
+			o.changed = true
+			changed = append(changed, o)
+		}
+	}
+	return s.write(ctx, hostID, changed, now)
+}
+
+// write stores the drafts, a few to a transaction. When a transaction
+// fails because a record changed since its draft was made, each of its
+// records is read again and merged on its own.
+func (s *Server) write(ctx context.Context, hostID string, changed []*observed, now time.Time) error {
+	for chunk := range slices.Chunk(changed, maxTxnOps) {
+		writes := make([]store.Write, len(chunk))
+		for i, o := range chunk {
+			writes[i] = s.store.Tasks.Replace(o.key, o.draft, o.modRev)
+		}
+		_, err := s.store.Commit(ctx, writes...)
+		if errors.Is(err, store.ErrConflict) {
+			err = s.recordEach(ctx, hostID, chunk, now)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordEach merges each task's observations into its current record.
+func (s *Server) recordEach(ctx context.Context, hostID string, tasks []*observed, now time.Time) error {
+	for _, o := range tasks {
+		_, err := s.store.Tasks.Update(ctx, o.key, func(rec *store.TaskRecord) error {
+			changed := false
+			if rec.HostID == hostID {
+				for _, obs := range o.reports {
+					changed = merge(rec, obs, now) || changed
+				}
+			}
+			if !changed {
+				return errUnchanged
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }

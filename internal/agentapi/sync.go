@@ -37,11 +37,9 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	for _, obs := range req.Tasks {
-		if err := s.record(r.Context(), id, obs); err != nil {
-			s.fail(w, err)
-			return
-		}
+	if err := s.record(r.Context(), id, req.Tasks); err != nil {
+		s.fail(w, err)
+		return
 	}
 	resp, err := s.await(r, id, req)
 	s.touch(id)
@@ -159,32 +157,6 @@ func (s *Server) definition(arn string) (*ecs.TaskDefinition, string, bool) {
 		return nil, key, false
 	}
 	return &it.Value.TaskDefinition, key, true
-}
-
-// record merges one observation into its task record. Observations of
-// tasks placed elsewhere, unknown or already STOPPED change nothing.
-func (s *Server) record(ctx context.Context, hostID string, obs agentproto.TaskState) error {
-	key, ok := taskKey(obs.TaskArn)
-	if !ok {
-		return nil
-	}
-	it, ok := s.store.Tasks.Get(key)
-	if !ok || it.Value.HostID != hostID || !it.Value.Holds() {
-		return nil
-	}
-	if probe, _ := store.Clone(it.Value); !merge(probe, obs, s.opts.Now()) {
-		return nil
-	}
-	_, err := s.store.Tasks.Update(ctx, key, func(rec *store.TaskRecord) error {
-		if rec.HostID == hostID {
-			merge(rec, obs, s.opts.Now())
-		}
-		return nil
-	})
-	if err == store.ErrNotFound {
-		return nil
-	}
-	return err
 }
 
 // taskKey is the store key of a task ARN: "<cluster>/<id>".

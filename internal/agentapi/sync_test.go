@@ -215,3 +215,76 @@ func TestHeldSyncHearsDefinitionAppear(t *testing.T) {
 		t.Fatalf("answer = %+v, want the task", resp)
 	}
 }
+
+// Reports that say nothing new are not written; new ones are, once, even
+// when a report repeats a task.
+func TestSyncWritesOnlyChanges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, time.Hour)
+	ctx := context.Background()
+	var keys []string
+	var reports []agentproto.TaskState
+	for range 3 {
+		key, rec := e.task(0)
+		e.commit(ctx, e.store.Tasks.Create(key, rec))
+		keys = append(keys, key)
+		reports = append(reports, agentproto.TaskState{TaskArn: rec.Task.TaskArn, LastStatus: ecs.TaskRunning,
+			Containers: []ecs.Container{{Name: "web", LastStatus: ecs.TaskRunning, RuntimeId: "r"}}})
+	}
+	revisions := func() []int64 {
+		var out []int64
+		for _, k := range keys {
+			it, _ := e.store.Tasks.Get(k)
+			out = append(out, it.ModRevision)
+		}
+		return out
+	}
+	sync := func(tasks []agentproto.TaskState) {
+		t.Helper()
+		if _, err := e.sync(ctx, 0, &agentproto.SyncRequest{Tasks: tasks}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	sync(append(reports[:2:2], reports[0]))
+	after := revisions()
+	for i, k := range keys[:2] {
+		it, _ := e.store.Tasks.Get(k)
+		if it.Value.Task.LastStatus != ecs.TaskRunning || it.Value.Task.Containers[0].RuntimeId != "r" || it.Value.Task.Version != 2 {
+			t.Errorf("task %d = %+v, want RUNNING at version 2", i, it.Value.Task)
+		}
+	}
+	if after[0] != after[1] {
+		t.Errorf("revisions %v: want both tasks written in one transaction", after)
+	}
+	sync(reports[:2])
+	if again := revisions(); again[0] != after[0] || again[1] != after[1] {
+		t.Errorf("revisions %v, then %v after the same reports: want no write", after, again)
+	}
+	sync(reports)
+	if last := revisions(); last[2] == after[2] || last[0] != after[0] {
+		t.Errorf("revisions %v, then %v: want only the third task written", after, last)
+	}
+}
+
+// A record that changed after the sync read it is read again, and the
+// observation merged into what is there now.
+func TestRecordRetriesAConflict(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, time.Hour)
+	ctx := context.Background()
+	key, rec := e.task(0)
+	e.commit(ctx, e.store.Tasks.Create(key, rec))
+	it, _ := e.store.Tasks.Get(key)
+	report := agentproto.TaskState{TaskArn: rec.Task.TaskArn, LastStatus: ecs.TaskRunning}
+	o := &observed{key: key, modRev: it.ModRevision, draft: draft(it.Value), reports: []agentproto.TaskState{report}}
+	merge(o.draft, report, time.Now())
+	e.update(t, key, func(r *store.TaskRecord) { r.Task.DesiredStatus = ecs.TaskStopped })
+	if err := e.srv.write(ctx, e.ids[0], []*observed{o}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	it, _ = e.store.Tasks.Get(key)
+	if got := it.Value.Task; got.LastStatus != ecs.TaskRunning || got.DesiredStatus != ecs.TaskStopped {
+		t.Errorf("task = last %s desired %s, want RUNNING and STOPPED", got.LastStatus, got.DesiredStatus)
+	}
+}
