@@ -63,7 +63,10 @@ type Store struct {
 type cache interface {
 	apply(key string, value []byte, modRev int64) error
 	remove(key string)
-	reset()
+	// stage collects a reload beside the live cache; swap replaces the
+	// live cache with it at once, so readers never see half a reload.
+	stage(key string, value []byte, modRev int64) error
+	swap()
 }
 
 // Open loads every object into the cache and starts the watch that keeps it
@@ -128,11 +131,8 @@ func (s *Store) Healthy(ctx context.Context) error {
 }
 
 // load reads the whole prefix at one revision, page by page, into fresh
-// caches and returns that revision.
+// caches, swaps them in and returns that revision.
 func (s *Store) load(ctx context.Context) (int64, error) {
-	for _, t := range s.tables {
-		t.reset()
-	}
 	end := clientv3.GetPrefixRangeEnd(s.prefix)
 	key, rev := s.prefix, int64(0)
 	for {
@@ -148,12 +148,19 @@ func (s *Store) load(ctx context.Context) (int64, error) {
 			rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
-			s.applyPut(string(kv.Key), kv.Value, kv.ModRevision)
+			if t, rest, ok := s.route(string(kv.Key)); ok {
+				if err := t.stage(rest, kv.Value, kv.ModRevision); err != nil {
+					s.log.Error("skipping unreadable record", "key", string(kv.Key), "err", err)
+				}
+			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			break
 		}
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	for _, t := range s.tables {
+		t.swap()
 	}
 	s.advance(rev)
 	return rev, nil

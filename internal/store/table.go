@@ -40,6 +40,7 @@ type Table[T any] struct {
 	tree      *btree.BTreeG[*Item[T]]
 	indexes   map[string]*index[T]
 	observers []func(old, cur *Item[T])
+	next      *btree.BTreeG[*Item[T]] // a reload being staged; watch goroutine only
 }
 
 // index groups a table's cached objects by one derived value.
@@ -147,25 +148,62 @@ func (t *Table[T]) notify(old, cur *Item[T]) {
 	}
 }
 
-// reset empties the cache before a reload; observers hear a delete for
-// every object, and a put for each again as the reload applies it.
 func (t *Table[T]) reset() {
+	t.tree = btree.NewG(32, lessItem[T])
+}
+
+func (t *Table[T]) stage(key string, value []byte, modRev int64) error {
+	v, err := decode[T](value)
+	if err != nil {
+		return err
+	}
+	if t.next == nil {
+		t.next = btree.NewG(32, lessItem[T])
+	}
+	t.next.ReplaceOrInsert(&Item[T]{Key: key, Value: v, ModRevision: modRev})
+	return nil
+}
+
+// swap makes the staged reload the cache, rebuilds the indexes, and tells
+// observers what differs: a delete for each object gone, a put for each
+// new or changed one.
+func (t *Table[T]) swap() {
+	next := t.next
+	if next == nil {
+		next = btree.NewG(32, lessItem[T])
+	}
+	t.next = nil
 	t.mu.Lock()
-	var gone []*Item[T]
-	if len(t.observers) > 0 && t.tree != nil {
-		t.tree.Ascend(func(it *Item[T]) bool {
-			gone = append(gone, it)
+	old := t.tree
+	t.tree = next
+	for _, ix := range t.indexes {
+		clear(ix.items)
+		next.Ascend(func(it *Item[T]) bool {
+			ix.add(it)
 			return true
 		})
 	}
-	t.tree = btree.NewG(32, lessItem[T])
-	for _, ix := range t.indexes {
-		clear(ix.items)
-	}
+	obs := len(t.observers) > 0
 	t.mu.Unlock()
-	for _, it := range gone {
-		t.notify(it, nil)
+	if !obs {
+		return
 	}
+	old.Ascend(func(it *Item[T]) bool {
+		if _, ok := next.Get(it); !ok {
+			t.notify(it, nil)
+		}
+		return true
+	})
+	next.Ascend(func(it *Item[T]) bool {
+		prev, ok := old.Get(it)
+		switch {
+		case !ok:
+			t.notify(nil, it)
+		case prev.ModRevision != it.ModRevision:
+			t.notify(prev, it)
+		}
+		return true
+	})
 }
 
 func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
