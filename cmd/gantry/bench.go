@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -21,6 +22,7 @@ func benchCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(benchAPICommand())
+	cmd.AddCommand(benchScaleCommand())
 	return cmd
 }
 
@@ -66,5 +68,54 @@ machine-readable key=value pairs.`,
 	f.DurationVar(&opts.Duration, "duration", 10*time.Second, "length of each phase")
 	f.IntVar(&opts.Families, "families", 8, "task definition families to spread registrations over")
 	f.StringVar(&logLevel, "log-level", "warn", "log level of the in-process server: debug, info, warn or error")
+	return cmd
+}
+
+func benchScaleCommand() *cobra.Command {
+	var opts bench.ScaleOptions
+	var logLevel, cpuProfile string
+	cmd := &cobra.Command{
+		Use:   "scale",
+		Short: "Run many tasks on many simulated agents against an in-process server",
+		Long: `Start an in-process server and --instances simulated agents (the sim
+runtime, the real agent protocol over loopback), submit --tasks tasks with
+RunTask from --concurrency signed clients, and wait until the agents report
+every placed task RUNNING. Reports registration time, tasks per second from
+the first RunTask to the last RUNNING, RunTask latency, peak memory and
+etcd's size. The last line of the report is machine-readable key=value pairs.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return err
+			}
+			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			opts.Out = cmd.OutOrStdout()
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				opts.CPUProfile = f
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if _, err := bench.RunScale(ctx, opts); err != nil {
+				return fmt.Errorf("bench scale: %w", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Instances, "instances", 100, "simulated container instances (agents in this process)")
+	f.IntVar(&opts.Tasks, "tasks", 1000, "tasks to run, ten per RunTask call")
+	f.IntVar(&opts.Concurrency, "concurrency", 32, "concurrent RunTask clients")
+	f.StringVar(&opts.Strategy, "strategy", "", `placement strategy TYPE[:FIELD], comma-separated, e.g. "binpack:memory", "spread:attribute:ecs.availability-zone", "random" (default: none)`)
+	f.IntVar(&opts.Zones, "zones", 3, "availability zones the instances spread over (zone-a, zone-b, …)")
+	f.StringVar(&opts.Region, "region", "us-east-1", "region to sign for")
+	f.DurationVar(&opts.Stall, "stall-timeout", 2*time.Minute, "give up when registration or the way to RUNNING makes no progress for this long")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the first RunTask to the last RUNNING to this file (samples are labelled role=server|agents|clients)")
+	f.StringVar(&logLevel, "log-level", "warn", "log level of the in-process server and agents: debug, info, warn or error")
 	return cmd
 }
