@@ -99,6 +99,7 @@ type Agent struct {
 	instanceID string
 	token      string
 	digest     string
+	revision   int64 // of the last desired state applied
 	runners    map[string]*taskRunner // by task ARN
 	registered chan struct{}          // closed after the first registration
 
@@ -250,6 +251,7 @@ func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
 	a.mu.Lock()
 	first := a.instance == ""
 	a.instance, a.token = resp.ContainerInstanceArn, resp.Token
+	a.revision = 0 // a registration starts a new conversation
 	a.instanceID = arnID(resp.ContainerInstanceArn)
 	a.mu.Unlock()
 	if first {

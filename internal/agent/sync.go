@@ -159,7 +159,10 @@ func (a *Agent) syncOnce(ctx context.Context, wait bool, adopted map[string][]ru
 	for _, arn := range finished {
 		delete(a.runners, arn)
 	}
-	if resp.Changed {
+	// An answer older than one already applied would undo it: stop tasks
+	// placed meanwhile, or restart ones since stopped.
+	if resp.Changed && resp.Revision >= a.revision {
+		a.revision = resp.Revision
 		a.apply(ctx, resp, adopted)
 	}
 	return nil

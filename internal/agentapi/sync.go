@@ -96,8 +96,8 @@ func sleep(ctx context.Context, ch <-chan struct{}, limit <-chan time.Time) bool
 // answer is the desired state for host id, with its tasks when it differs
 // from digest.
 func (s *Server) answer(id, digest string) agentproto.SyncResponse {
-	tasks := s.desired(id)
-	resp := agentproto.SyncResponse{Digest: agentproto.Digest(tasks), PollSeconds: int(s.opts.PollTimeout / time.Second)}
+	tasks, rev := s.desired(id)
+	resp := agentproto.SyncResponse{Digest: agentproto.Digest(tasks), Revision: rev, PollSeconds: int(s.opts.PollTimeout / time.Second)}
 	if resp.Digest != digest {
 		resp.Changed, resp.Tasks = true, tasks
 	}
@@ -107,8 +107,8 @@ func (s *Server) answer(id, digest string) agentproto.SyncResponse {
 // desired lists the tasks placed on a host that it must run or stop: every
 // one not yet STOPPED. taskChanged must wake a host whenever what this
 // reads of a task changes the digest.
-func (s *Server) desired(id string) []agentproto.Task {
-	items := s.store.Tasks.By(store.ByHost, id)
+func (s *Server) desired(id string) ([]agentproto.Task, int64) {
+	items, rev := s.store.Tasks.ByRevision(store.ByHost, id)
 	out := make([]agentproto.Task, 0, len(items))
 	for _, it := range items {
 		rec := it.Value
@@ -136,7 +136,7 @@ func (s *Server) desired(id string) []agentproto.Task {
 		}
 		out = append(out, t)
 	}
-	return out
+	return out, rev
 }
 
 // definition finds a task definition by ARN, and names its store key when

@@ -72,6 +72,10 @@ type SyncResponse struct {
 	Digest  string `json:"digest"`
 	Changed bool   `json:"changed"`
 	Tasks   []Task `json:"tasks,omitempty"`
+	// Revision orders answers: an agent's syncs overlap (a held poll and a
+	// report), so an older answer can arrive after a newer one, and must
+	// not undo it. Of two answers the higher revision is the newer.
+	Revision int64 `json:"revision,omitempty"`
 	// PollSeconds is how long the server may hold a waiting sync; the agent
 	// treats a silence much longer than that as a lost connection.
 	PollSeconds int `json:"pollSeconds"`

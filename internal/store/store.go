@@ -62,11 +62,11 @@ type Store struct {
 // cache is one table's view of the watch stream.
 type cache interface {
 	apply(key string, value []byte, modRev int64) error
-	remove(key string)
+	remove(key string, modRev int64)
 	// stage collects a reload beside the live cache; swap replaces the
 	// live cache with it at once, so readers never see half a reload.
 	stage(key string, value []byte, modRev int64) error
-	swap()
+	swap(rev int64)
 }
 
 // Open loads every object into the cache and starts the watch that keeps it
@@ -160,7 +160,7 @@ func (s *Store) load(ctx context.Context) (int64, error) {
 		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
 	for _, t := range s.tables {
-		t.swap()
+		t.swap(rev)
 	}
 	s.advance(rev)
 	return rev, nil
@@ -199,7 +199,7 @@ func (s *Store) applyEvents(resp clientv3.WatchResponse, rev int64) int64 {
 		key := string(ev.Kv.Key)
 		if ev.Type == clientv3.EventTypeDelete {
 			if t, rest, ok := s.route(key); ok {
-				t.remove(rest)
+				t.remove(rest, ev.Kv.ModRevision)
 			}
 		} else {
 			s.applyPut(key, ev.Kv.Value, ev.Kv.ModRevision)

@@ -41,6 +41,7 @@ type Table[T any] struct {
 	indexes   map[string]*index[T]
 	observers []func(old, cur *Item[T])
 	next      *btree.BTreeG[*Item[T]] // a reload being staged; watch goroutine only
+	rev       int64                   // the revision of the last change applied
 }
 
 // index groups a table's cached objects by one derived value.
@@ -103,6 +104,13 @@ func (t *Table[T]) addIndex(name string, value func(*T) string) {
 
 // By returns the cached objects whose index value is v, in key order.
 func (t *Table[T]) By(name, v string) []*Item[T] {
+	items, _ := t.ByRevision(name, v)
+	return items
+}
+
+// ByRevision is By with the revision of the table those objects reflect:
+// of two reads, the one with the higher revision is the newer.
+func (t *Table[T]) ByRevision(name, v string) ([]*Item[T], int64) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	ix, ok := t.indexes[name]
@@ -119,7 +127,7 @@ func (t *Table[T]) By(name, v string) []*Item[T] {
 		}
 		return 1
 	})
-	return items
+	return items, t.rev
 }
 
 // Observe calls fn with every cached object (old nil), then with every
@@ -167,7 +175,7 @@ func (t *Table[T]) stage(key string, value []byte, modRev int64) error {
 // swap makes the staged reload the cache, rebuilds the indexes, and tells
 // observers what differs: a delete for each object gone, a put for each
 // new or changed one.
-func (t *Table[T]) swap() {
+func (t *Table[T]) swap(rev int64) {
 	next := t.next
 	if next == nil {
 		next = btree.NewG(32, lessItem[T])
@@ -176,6 +184,7 @@ func (t *Table[T]) swap() {
 	t.mu.Lock()
 	old := t.tree
 	t.tree = next
+	t.rev = max(t.rev, rev)
 	for _, ix := range t.indexes {
 		clear(ix.items)
 		next.Ascend(func(it *Item[T]) bool {
@@ -214,6 +223,7 @@ func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
 	it := &Item[T]{Key: key, Value: v, ModRevision: modRev}
 	t.mu.Lock()
 	old, replaced := t.tree.ReplaceOrInsert(it)
+	t.rev = max(t.rev, modRev)
 	for _, ix := range t.indexes {
 		if replaced {
 			ix.remove(old)
@@ -225,8 +235,9 @@ func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
 	return nil
 }
 
-func (t *Table[T]) remove(key string) {
+func (t *Table[T]) remove(key string, modRev int64) {
 	t.mu.Lock()
+	t.rev = max(t.rev, modRev)
 	old, ok := t.tree.Delete(&Item[T]{Key: key})
 	if ok {
 		for _, ix := range t.indexes {
