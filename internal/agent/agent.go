@@ -100,6 +100,9 @@ type Agent struct {
 	token      string
 	digest     string
 	revision   int64 // of the last desired state applied
+	// heard is, per task, the version of its state the server last
+	// acknowledged; a sync reports only states newer than that.
+	heard   map[string]int
 	runners    map[string]*taskRunner // by task ARN
 	registered chan struct{}          // closed after the first registration
 
@@ -125,6 +128,7 @@ func New(opts Options) (*Agent, error) {
 		client:     &client{endpoint: opts.Endpoint, http: opts.HTTPClient, creds: opts.Credentials, region: opts.Region},
 		rt:         opts.Runtime,
 		runners:    map[string]*taskRunner{},
+		heard:      map[string]int{},
 		registered: make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 	}, nil
@@ -252,6 +256,7 @@ func (a *Agent) register(ctx context.Context, info runtime.HostInfo) error {
 	first := a.instance == ""
 	a.instance, a.token = resp.ContainerInstanceArn, resp.Token
 	a.revision = 0 // a registration starts a new conversation
+	clear(a.heard)
 	a.instanceID = arnID(resp.ContainerInstanceArn)
 	a.mu.Unlock()
 	if first {

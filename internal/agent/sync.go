@@ -133,16 +133,20 @@ func (a *Agent) recover(ctx context.Context, err error, info runtime.HostInfo) e
 	return nil
 }
 
-// syncOnce reports every runner's state and applies the desired state the
-// server answers with. Runners that finished and whose final state was
-// delivered are forgotten.
+// syncOnce reports the runner states the server has not heard yet and
+// applies the desired state it answers with. Runners that finished and
+// whose final state was delivered are forgotten.
 func (a *Agent) syncOnce(ctx context.Context, wait bool, adopted map[string][]runtime.Container) error {
 	a.mu.Lock()
 	token, digest := a.token, a.digest
 	req := &agentproto.SyncRequest{Digest: digest, Wait: wait, Tasks: []agentproto.TaskState{}}
 	var finished []string
+	sent := map[string]int{}
 	for arn, r := range a.runners {
-		req.Tasks = append(req.Tasks, r.State())
+		if st, v := r.StateVersion(); v > a.heard[arn] {
+			req.Tasks = append(req.Tasks, st)
+			sent[arn] = v
+		}
 		select {
 		case <-r.Done():
 			finished = append(finished, arn)
@@ -156,8 +160,12 @@ func (a *Agent) syncOnce(ctx context.Context, wait bool, adopted map[string][]ru
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for arn, v := range sent {
+		a.heard[arn] = max(a.heard[arn], v)
+	}
 	for _, arn := range finished {
 		delete(a.runners, arn)
+		delete(a.heard, arn)
 	}
 	// An answer older than one already applied would undo it: stop tasks
 	// placed meanwhile, or restart ones since stopped.

@@ -72,6 +72,7 @@ type taskRunner struct {
 	inResync  bool             // events may have been lost
 	inStops   map[string]error // container IDs whose Stop call returned
 	published agentproto.TaskState
+	version   int // counts changes to published
 
 	kick   chan struct{} // capacity 1: "look at the inbox"
 	done   chan struct{} // closed once the task is stopped and cleaned up
@@ -230,9 +231,16 @@ func (r *taskRunner) HandleEvent(ev runtime.Event) {
 // State is the task as the runner last observed it; the caller owns the
 // copy.
 func (r *taskRunner) State() agentproto.TaskState {
+	st, _ := r.StateVersion()
+	return st
+}
+
+// StateVersion is State with a number that grows with every change, so
+// the agent can tell which states the server has not heard yet.
+func (r *taskRunner) StateVersion() (agentproto.TaskState, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return cloneState(r.published)
+	return cloneState(r.published), r.version
 }
 
 // Done is closed once the task is STOPPED and its containers, pause
@@ -423,6 +431,7 @@ func (r *taskRunner) publish() {
 	changed := !reflect.DeepEqual(st, r.published)
 	if changed {
 		r.published = st
+		r.version++
 	}
 	r.mu.Unlock()
 	if changed && r.cfg.Notify != nil {
