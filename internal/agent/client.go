@@ -81,6 +81,9 @@ func (c *client) sync(ctx context.Context, token string, req *agentproto.SyncReq
 	if err := c.do(httpReq, &resp); err != nil {
 		return nil, err
 	}
+	if err := resp.Unpack(); err != nil {
+		return nil, err
+	}
 	return &resp, nil
 }
 

@@ -100,6 +100,7 @@ func (s *Server) answer(id, digest string) agentproto.SyncResponse {
 	resp := agentproto.SyncResponse{Digest: agentproto.Digest(tasks), Revision: rev, PollSeconds: int(s.opts.PollTimeout / time.Second)}
 	if resp.Digest != digest {
 		resp.Changed, resp.Tasks = true, tasks
+		resp.Pack()
 	}
 	return resp
 }

@@ -12,6 +12,7 @@ package agentproto
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -76,6 +77,10 @@ type SyncResponse struct {
 	// report), so an older answer can arrive after a newer one, and must
 	// not undo it. Of two answers the higher revision is the newer.
 	Revision int64 `json:"revision,omitempty"`
+	// Definitions holds each task definition the tasks use once; a task
+	// names its own by TaskDefinitionArn. Many tasks of one definition on
+	// a host would otherwise carry it many times over.
+	Definitions []ecs.TaskDefinition `json:"taskDefinitions,omitempty"`
 	// PollSeconds is how long the server may hold a waiting sync; the agent
 	// treats a silence much longer than that as a lost connection.
 	PollSeconds int `json:"pollSeconds"`
@@ -89,7 +94,10 @@ type Task struct {
 	ClusterArn    string                    `json:"clusterArn"`
 	DesiredStatus string                    `json:"desiredStatus"`
 	LaunchType    ecs.LaunchType            `json:"launchType,omitempty"`
-	Definition    ecs.TaskDefinition        `json:"taskDefinition"`
+	// Definition travels in SyncResponse.Definitions, named here by
+	// TaskDefinitionArn; Pack and Unpack move it there and back.
+	Definition        ecs.TaskDefinition `json:"taskDefinition,omitzero"`
+	TaskDefinitionArn string             `json:"taskDefinitionArn,omitempty"`
 	Overrides     ecs.TaskOverride          `json:"overrides"`
 	Network       *ecs.NetworkConfiguration `json:"networkConfiguration,omitempty"`
 	// StopTimeoutSeconds applies to containers without their own
@@ -146,4 +154,39 @@ func Digest(tasks []Task) string {
 	slices.Sort(keys)
 	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
 	return hex.EncodeToString(sum[:12])
+}
+
+// Pack moves the tasks' definitions into Definitions, each once.
+func (r *SyncResponse) Pack() {
+	seen := map[string]bool{}
+	for i := range r.Tasks {
+		t := &r.Tasks[i]
+		arn := t.Definition.TaskDefinitionArn
+		if !seen[arn] {
+			seen[arn] = true
+			r.Definitions = append(r.Definitions, t.Definition)
+		}
+		t.TaskDefinitionArn, t.Definition = arn, ecs.TaskDefinition{}
+	}
+}
+
+// Unpack gives every task its definition back from Definitions.
+func (r *SyncResponse) Unpack() error {
+	byARN := make(map[string]*ecs.TaskDefinition, len(r.Definitions))
+	for i := range r.Definitions {
+		byARN[r.Definitions[i].TaskDefinitionArn] = &r.Definitions[i]
+	}
+	for i := range r.Tasks {
+		t := &r.Tasks[i]
+		if t.TaskDefinitionArn == "" {
+			continue // carried inline
+		}
+		td, ok := byARN[t.TaskDefinitionArn]
+		if !ok {
+			return fmt.Errorf("task %s names task definition %s, which the answer does not carry", t.TaskArn, t.TaskDefinitionArn)
+		}
+		t.Definition = *td
+	}
+	r.Definitions = nil
+	return nil
 }
