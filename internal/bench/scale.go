@@ -34,8 +34,8 @@ const (
 // progressEvery is how often a running phase prints a progress line.
 const progressEvery = 2 * time.Second
 
-// scaleCallTimeout bounds one RunTask and one poll. It is long: placement
-// is one at a time, so a call may wait behind all the others in flight.
+// scaleCallTimeout bounds one RunTask and one poll. It is long: on a
+// loaded machine a call may wait behind every other one in flight.
 const scaleCallTimeout = 2 * time.Minute
 
 // ScaleOptions configure the scale run.
