@@ -340,8 +340,8 @@ func TestListContainerInstances(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		_, err := c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("fleet"), Filter: aws.String("attribute:ecs.os-type == linux")})
-		wantAPIError(t, err, "InvalidParameterException", "filter")
+		_, err := c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("fleet"), Filter: aws.String("attribute:ecs.os-type ==")})
+		wantAPIError(t, err, "InvalidParameterException", "filter: expected a value")
 		_, err = c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("fleet"), Status: "INACTIVE"})
 		wantAPIError(t, err, "InvalidParameterException", "status")
 		_, err = c.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("fleet"), MaxResults: aws.Int32(101)})
