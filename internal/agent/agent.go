@@ -102,7 +102,7 @@ type Agent struct {
 	revision   int64 // of the last desired state applied
 	// heard is, per task, the version of its state the server last
 	// acknowledged; a sync reports only states newer than that.
-	heard   map[string]int
+	heard      map[string]int
 	runners    map[string]*taskRunner // by task ARN
 	registered chan struct{}          // closed after the first registration
 

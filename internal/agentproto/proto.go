@@ -90,16 +90,16 @@ type SyncResponse struct {
 // (STOPPED). Everything but DesiredStatus is fixed when the task is
 // created.
 type Task struct {
-	TaskArn       string                    `json:"taskArn"`
-	ClusterArn    string                    `json:"clusterArn"`
-	DesiredStatus string                    `json:"desiredStatus"`
-	LaunchType    ecs.LaunchType            `json:"launchType,omitempty"`
+	TaskArn       string         `json:"taskArn"`
+	ClusterArn    string         `json:"clusterArn"`
+	DesiredStatus string         `json:"desiredStatus"`
+	LaunchType    ecs.LaunchType `json:"launchType,omitempty"`
 	// Definition travels in SyncResponse.Definitions, named here by
 	// TaskDefinitionArn; Pack and Unpack move it there and back.
-	Definition        ecs.TaskDefinition `json:"taskDefinition,omitzero"`
-	TaskDefinitionArn string             `json:"taskDefinitionArn,omitempty"`
-	Overrides     ecs.TaskOverride          `json:"overrides"`
-	Network       *ecs.NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	Definition        ecs.TaskDefinition        `json:"taskDefinition,omitzero"`
+	TaskDefinitionArn string                    `json:"taskDefinitionArn,omitempty"`
+	Overrides         ecs.TaskOverride          `json:"overrides"`
+	Network           *ecs.NetworkConfiguration `json:"networkConfiguration,omitempty"`
 	// StopTimeoutSeconds applies to containers without their own
 	// stopTimeout.
 	StopTimeoutSeconds int `json:"stopTimeoutSeconds,omitempty"`
