@@ -138,8 +138,8 @@ func (a *Agent) recover(ctx context.Context, err error, info runtime.HostInfo) e
 // whose final state was delivered are forgotten.
 func (a *Agent) syncOnce(ctx context.Context, wait bool, adopted map[string][]runtime.Container) error {
 	a.mu.Lock()
-	token, digest := a.token, a.digest
-	req := &agentproto.SyncRequest{Digest: digest, Wait: wait, Tasks: []agentproto.TaskState{}}
+	req := &agentproto.SyncRequest{Digest: a.digest, Revision: a.revision, Wait: wait, Tasks: []agentproto.TaskState{}}
+	token := a.token
 	var finished []string
 	sent := map[string]int{}
 	for arn, r := range a.runners {
@@ -170,7 +170,6 @@ func (a *Agent) syncOnce(ctx context.Context, wait bool, adopted map[string][]ru
 	// An answer older than one already applied would undo it: stop tasks
 	// placed meanwhile, or restart ones since stopped.
 	if resp.Changed && resp.Revision >= a.revision {
-		a.revision = resp.Revision
 		a.apply(ctx, resp, adopted)
 	}
 	return nil
@@ -179,7 +178,17 @@ func (a *Agent) syncOnce(ctx context.Context, wait bool, adopted map[string][]ru
 // apply starts runners for new tasks and passes stops on; a task the
 // server no longer lists is stopped too. Callers hold a.mu.
 func (a *Agent) apply(ctx context.Context, resp *agentproto.SyncResponse, adopted map[string][]runtime.Container) {
-	a.digest = resp.Digest
+	for _, t := range resp.Tasks {
+		if _, ok := a.runners[t.TaskArn]; t.Known && !ok {
+			// The server thinks this agent holds a task it does not:
+			// forget what was applied, so the next answer is complete.
+			a.log.Warn("told of a task as known that this agent does not hold; asking for the whole desired state", "task", t.TaskArn)
+			a.digest, a.revision = "", 0
+			a.notify()
+			return
+		}
+	}
+	a.digest, a.revision = resp.Digest, resp.Revision
 	listed := map[string]bool{}
 	for _, t := range resp.Tasks {
 		listed[t.TaskArn] = true

@@ -63,3 +63,25 @@ func TestOlderAnswerDoesNotUndoNewer(t *testing.T) {
 		t.Errorf("after the older answer: desired %s, digest %q; want RUNNING and the newer digest", desired, a.digest)
 	}
 }
+
+// An answer naming as known a task this agent does not hold makes it ask
+// for the whole desired state again instead of applying half of it.
+func TestUnknownKnownTaskAsksForEverything(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(agentproto.SyncResponse{Changed: true, Digest: "d", Revision: 9,
+			Tasks: []agentproto.Task{{TaskArn: "arn:aws:ecs:us-east-1:123456789012:task/test/x", DesiredStatus: ecs.TaskRunning, Known: true}}})
+	}))
+	defer srv.Close()
+	a, err := New(Options{Endpoint: srv.URL, Runtime: sim.New(sim.Options{}), DataDir: t.TempDir(),
+		Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.token, a.digest, a.revision = "id.secret", "old", 3
+	if err := a.syncOnce(context.Background(), false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a.digest != "" || a.revision != 0 || len(a.runners) != 0 {
+		t.Errorf("digest %q, revision %d, %d runners; want all forgotten and nothing started", a.digest, a.revision, len(a.runners))
+	}
+}

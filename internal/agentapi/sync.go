@@ -58,7 +58,7 @@ func (s *Server) await(r *http.Request, id string, req agentproto.SyncRequest) (
 	s.hold(id, 1)
 	defer s.hold(id, -1)
 	if !req.Wait {
-		return s.answer(id, req.Digest), nil
+		return s.answer(id, &req), nil
 	}
 	s.waits.join(id)
 	defer s.waits.leave(id)
@@ -67,7 +67,7 @@ func (s *Server) await(r *http.Request, id string, req agentproto.SyncRequest) (
 	ctx := r.Context()
 	for {
 		next := s.waits.next(id)
-		resp := s.answer(id, req.Digest)
+		resp := s.answer(id, &req)
 		if resp.Changed {
 			return resp, nil
 		}
@@ -95,8 +95,9 @@ func sleep(ctx context.Context, ch <-chan struct{}, limit <-chan time.Time) bool
 
 // answer is the desired state for host id, with its tasks when it differs
 // from digest.
-func (s *Server) answer(id, digest string) agentproto.SyncResponse {
-	tasks, rev := s.desired(id)
+func (s *Server) answer(id string, req *agentproto.SyncRequest) agentproto.SyncResponse {
+	digest := req.Digest
+	tasks, rev := s.desired(id, req.Revision)
 	resp := agentproto.SyncResponse{Digest: agentproto.Digest(tasks), Revision: rev, PollSeconds: int(s.opts.PollTimeout / time.Second)}
 	if resp.Digest != digest {
 		resp.Changed, resp.Tasks = true, tasks
@@ -108,12 +109,17 @@ func (s *Server) answer(id, digest string) agentproto.SyncResponse {
 // desired lists the tasks placed on a host that it must run or stop: every
 // one not yet STOPPED. taskChanged must wake a host whenever what this
 // reads of a task changes the digest.
-func (s *Server) desired(id string) ([]agentproto.Task, int64) {
+func (s *Server) desired(id string, held int64) ([]agentproto.Task, int64) {
 	items, rev := s.store.Tasks.ByRevision(store.ByHost, id)
 	out := make([]agentproto.Task, 0, len(items))
 	for _, it := range items {
 		rec := it.Value
 		if !rec.Holds() {
+			continue
+		}
+		// The answer at revision held listed every task created by then.
+		if held > 0 && it.CreateRevision <= held && held <= rev {
+			out = append(out, agentproto.Task{TaskArn: rec.Task.TaskArn, DesiredStatus: rec.Task.DesiredStatus, Known: true})
 			continue
 		}
 		td, key, ok := s.definition(rec.Task.TaskDefinitionArn)

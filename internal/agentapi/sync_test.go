@@ -288,3 +288,47 @@ func TestRecordRetriesAConflict(t *testing.T) {
 		t.Errorf("task = last %s desired %s, want RUNNING and STOPPED", got.LastStatus, got.DesiredStatus)
 	}
 }
+
+// An agent that applied the answer at revision R is sent the tasks it
+// holds from it as Known, and only newer tasks in full.
+func TestKnownTasksTravelAsStubs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, time.Hour)
+	ctx := context.Background()
+	put := func() string {
+		key, rec := e.task(0)
+		if _, err := e.store.Commit(ctx, e.store.Tasks.Create(key, rec)); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Task.TaskArn
+	}
+	old := put()
+	first, err := e.sync(ctx, 0, &agentproto.SyncRequest{Tasks: []agentproto.TaskState{}})
+	if err != nil || len(first.Tasks) != 1 || first.Tasks[0].Known {
+		t.Fatalf("first answer %+v, %v; want the task in full", first, err)
+	}
+	fresh := put()
+	resp, err := e.sync(ctx, 0, &agentproto.SyncRequest{Digest: first.Digest, Revision: first.Revision, Tasks: []agentproto.TaskState{}})
+	if err != nil || len(resp.Tasks) != 2 {
+		t.Fatalf("second answer %+v, %v", resp, err)
+	}
+	for _, task := range resp.Tasks {
+		switch task.TaskArn {
+		case old:
+			if !task.Known || task.Definition.Family != "" || len(resp.Definitions) != 1 {
+				t.Errorf("the held task came back %+v, want a Known stub", task)
+			}
+		case fresh:
+			if task.Known || task.TaskDefinitionArn == "" {
+				t.Errorf("the new task came back %+v, want it in full", task)
+			}
+		}
+	}
+	// Without a revision everything comes in full, as after a restart.
+	resp, _ = e.sync(ctx, 0, &agentproto.SyncRequest{Tasks: []agentproto.TaskState{}})
+	for _, task := range resp.Tasks {
+		if task.Known {
+			t.Errorf("a sync without a revision got a stub for %s", task.TaskArn)
+		}
+	}
+}

@@ -65,6 +65,9 @@ type SyncRequest struct {
 	Digest string      `json:"digest,omitempty"`
 	Wait   bool        `json:"wait,omitempty"`
 	Tasks  []TaskState `json:"tasks"`
+	// Revision is that of the last answer the agent applied; tasks it
+	// already holds from it come back as Known, without their contents.
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // SyncResponse is the desired state: every task the instance should run or
@@ -96,10 +99,15 @@ type Task struct {
 	LaunchType    ecs.LaunchType `json:"launchType,omitempty"`
 	// Definition travels in SyncResponse.Definitions, named here by
 	// TaskDefinitionArn; Pack and Unpack move it there and back.
-	Definition        ecs.TaskDefinition        `json:"taskDefinition,omitzero"`
-	TaskDefinitionArn string                    `json:"taskDefinitionArn,omitempty"`
-	Overrides         ecs.TaskOverride          `json:"overrides"`
-	Network           *ecs.NetworkConfiguration `json:"networkConfiguration,omitempty"`
+	Definition        ecs.TaskDefinition `json:"taskDefinition,omitzero"`
+	TaskDefinitionArn string             `json:"taskDefinitionArn,omitempty"`
+	// Known marks a task the agent already holds from an earlier answer:
+	// only TaskArn and DesiredStatus are given, since nothing else of a
+	// task ever changes. Without it a host with n tasks would be sent all
+	// n again for each new one.
+	Known     bool                      `json:"known,omitempty"`
+	Overrides ecs.TaskOverride          `json:"overrides"`
+	Network   *ecs.NetworkConfiguration `json:"networkConfiguration,omitempty"`
 	// StopTimeoutSeconds applies to containers without their own
 	// stopTimeout.
 	StopTimeoutSeconds int `json:"stopTimeoutSeconds,omitempty"`
@@ -161,6 +169,9 @@ func (r *SyncResponse) Pack() {
 	seen := map[string]bool{}
 	for i := range r.Tasks {
 		t := &r.Tasks[i]
+		if t.Known {
+			continue
+		}
 		arn := t.Definition.TaskDefinitionArn
 		if !seen[arn] {
 			seen[arn] = true
@@ -178,8 +189,8 @@ func (r *SyncResponse) Unpack() error {
 	}
 	for i := range r.Tasks {
 		t := &r.Tasks[i]
-		if t.TaskDefinitionArn == "" {
-			continue // carried inline
+		if t.Known || t.TaskDefinitionArn == "" {
+			continue // held already, or carried inline
 		}
 		td, ok := byARN[t.TaskDefinitionArn]
 		if !ok {

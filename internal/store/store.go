@@ -61,11 +61,11 @@ type Store struct {
 
 // cache is one table's view of the watch stream.
 type cache interface {
-	apply(key string, value []byte, modRev int64) error
+	apply(key string, value []byte, rev revisions) error
 	remove(key string, modRev int64)
 	// stage collects a reload beside the live cache; swap replaces the
 	// live cache with it at once, so readers never see half a reload.
-	stage(key string, value []byte, modRev int64) error
+	stage(key string, value []byte, rev revisions) error
 	swap(rev int64)
 }
 
@@ -149,7 +149,7 @@ func (s *Store) load(ctx context.Context) (int64, error) {
 		}
 		for _, kv := range resp.Kvs {
 			if t, rest, ok := s.route(string(kv.Key)); ok {
-				if err := t.stage(rest, kv.Value, kv.ModRevision); err != nil {
+				if err := t.stage(rest, kv.Value, revisions{kv.ModRevision, kv.CreateRevision}); err != nil {
 					s.log.Error("skipping unreadable record", "key", string(kv.Key), "err", err)
 				}
 			}
@@ -202,7 +202,7 @@ func (s *Store) applyEvents(resp clientv3.WatchResponse, rev int64) int64 {
 				t.remove(rest, ev.Kv.ModRevision)
 			}
 		} else {
-			s.applyPut(key, ev.Kv.Value, ev.Kv.ModRevision)
+			s.applyPut(key, ev.Kv.Value, revisions{ev.Kv.ModRevision, ev.Kv.CreateRevision})
 		}
 		rev = ev.Kv.ModRevision
 	}
@@ -215,12 +215,12 @@ func (s *Store) applyEvents(resp clientv3.WatchResponse, rev int64) int64 {
 	return rev
 }
 
-func (s *Store) applyPut(key string, value []byte, modRev int64) {
+func (s *Store) applyPut(key string, value []byte, rev revisions) {
 	t, rest, ok := s.route(key)
 	if !ok {
 		return
 	}
-	if err := t.apply(rest, value, modRev); err != nil {
+	if err := t.apply(rest, value, rev); err != nil {
 		s.log.Error("skipping unreadable record", "key", key, "err", err)
 	}
 }

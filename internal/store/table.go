@@ -27,7 +27,12 @@ type Item[T any] struct {
 	Key         string // relative to the table, e.g. "web/0000000003"
 	Value       *T
 	ModRevision int64
+	// CreateRevision is the revision that created the key.
+	CreateRevision int64
 }
+
+// revisions are an etcd key's mod and create revisions.
+type revisions struct{ mod, create int64 }
 
 // Table is one object kind: a key range in etcd and its ordered cache.
 // Keys are ordered segment by segment ("a/2" < "a-b/1"), so families and
@@ -160,7 +165,7 @@ func (t *Table[T]) reset() {
 	t.tree = btree.NewG(32, lessItem[T])
 }
 
-func (t *Table[T]) stage(key string, value []byte, modRev int64) error {
+func (t *Table[T]) stage(key string, value []byte, rev revisions) error {
 	v, err := decode[T](value)
 	if err != nil {
 		return err
@@ -168,7 +173,7 @@ func (t *Table[T]) stage(key string, value []byte, modRev int64) error {
 	if t.next == nil {
 		t.next = btree.NewG(32, lessItem[T])
 	}
-	t.next.ReplaceOrInsert(&Item[T]{Key: key, Value: v, ModRevision: modRev})
+	t.next.ReplaceOrInsert(&Item[T]{Key: key, Value: v, ModRevision: rev.mod, CreateRevision: rev.create})
 	return nil
 }
 
@@ -215,15 +220,15 @@ func (t *Table[T]) swap(rev int64) {
 	})
 }
 
-func (t *Table[T]) apply(key string, value []byte, modRev int64) error {
+func (t *Table[T]) apply(key string, value []byte, rev revisions) error {
 	v, err := decode[T](value)
 	if err != nil {
 		return err
 	}
-	it := &Item[T]{Key: key, Value: v, ModRevision: modRev}
+	it := &Item[T]{Key: key, Value: v, ModRevision: rev.mod, CreateRevision: rev.create}
 	t.mu.Lock()
 	old, replaced := t.tree.ReplaceOrInsert(it)
-	t.rev = max(t.rev, modRev)
+	t.rev = max(t.rev, rev.mod)
 	for _, ix := range t.indexes {
 		if replaced {
 			ix.remove(old)
@@ -397,7 +402,7 @@ func (t *Table[T]) Fresh(ctx context.Context, key string) (*Item[T], bool, error
 	if err != nil {
 		return nil, false, fmt.Errorf("store: %s: %w", key, err)
 	}
-	return &Item[T]{Key: key, Value: v, ModRevision: kv.ModRevision}, true, nil
+	return &Item[T]{Key: key, Value: v, ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision}, true, nil
 }
 
 // Update changes the object at key with fn, which gets a private copy, and
