@@ -65,3 +65,54 @@ func TestReloadSwapsAtOnce(t *testing.T) {
 		t.Errorf("observers heard %d changes from reloads that changed nothing", h)
 	}
 }
+
+// A transaction's changes appear in the cache together: a reader never
+// sees part of one, and the revision it is told matches what it sees.
+func TestTransactionAppearsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	etcd, err := etcdserver.Start(ctx, etcdserver.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcd.Close()
+	s, err := Open(ctx, Options{Client: etcd.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stop := make(chan struct{})
+	var bad atomic.Value
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		seen := map[int64]int{}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			items, rev := s.Tasks.ByRevision(ByHost, "h")
+			if len(items)%50 != 0 {
+				bad.Store(fmt.Sprintf("saw %d tasks, part of a transaction", len(items)))
+			}
+			if n, ok := seen[rev]; ok && n != len(items) {
+				bad.Store(fmt.Sprintf("revision %d with %d and with %d tasks", rev, n, len(items)))
+			}
+			seen[rev] = len(items)
+		}
+	})
+	for round := range 10 {
+		var writes []Write
+		for i := range 50 {
+			writes = append(writes, s.Tasks.Create(fmt.Sprint("c/", round, "-", i), &TaskRecord{HostID: "h"}))
+		}
+		if _, err := s.Commit(ctx, writes...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if msg := bad.Load(); msg != nil {
+		t.Error(msg)
+	}
+}

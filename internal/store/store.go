@@ -61,8 +61,10 @@ type Store struct {
 
 // cache is one table's view of the watch stream.
 type cache interface {
-	apply(key string, value []byte, rev revisions) error
-	remove(key string, modRev int64)
+	// applyAll applies one watch response's changes to the table at once,
+	// so no reader sees part of a transaction, and returns the keys it
+	// could not read.
+	applyAll(changes []change, rev int64) map[string]error
 	// stage collects a reload beside the live cache; swap replaces the
 	// live cache with it at once, so readers never see half a reload.
 	stage(key string, value []byte, rev revisions) error
@@ -194,17 +196,35 @@ func (s *Store) watch(ctx context.Context, rev int64) {
 	}
 }
 
+// change is one event of a watch response for one table.
+type change struct {
+	key   string // relative to the table
+	value []byte // nil for a delete
+	rev   revisions
+}
+
 func (s *Store) applyEvents(resp clientv3.WatchResponse, rev int64) int64 {
+	byTable := map[cache][]change{}
+	var order []cache
 	for _, ev := range resp.Events {
-		key := string(ev.Kv.Key)
-		if ev.Type == clientv3.EventTypeDelete {
-			if t, rest, ok := s.route(key); ok {
-				t.remove(rest, ev.Kv.ModRevision)
-			}
-		} else {
-			s.applyPut(key, ev.Kv.Value, revisions{ev.Kv.ModRevision, ev.Kv.CreateRevision})
-		}
 		rev = ev.Kv.ModRevision
+		t, rest, ok := s.route(string(ev.Kv.Key))
+		if !ok {
+			continue
+		}
+		c := change{key: rest, rev: revisions{ev.Kv.ModRevision, ev.Kv.CreateRevision}}
+		if ev.Type != clientv3.EventTypeDelete {
+			c.value = ev.Kv.Value
+		}
+		if _, seen := byTable[t]; !seen {
+			order = append(order, t)
+		}
+		byTable[t] = append(byTable[t], c)
+	}
+	for _, t := range order {
+		for key, err := range t.applyAll(byTable[t], rev) {
+			s.log.Error("skipping unreadable record", "key", key, "err", err)
+		}
 	}
 	// A response without events is a progress notice: everything up to its
 	// header revision has been delivered.
@@ -213,16 +233,6 @@ func (s *Store) applyEvents(resp clientv3.WatchResponse, rev int64) int64 {
 	}
 	s.advance(rev)
 	return rev
-}
-
-func (s *Store) applyPut(key string, value []byte, rev revisions) {
-	t, rest, ok := s.route(key)
-	if !ok {
-		return
-	}
-	if err := t.apply(rest, value, rev); err != nil {
-		s.log.Error("skipping unreadable record", "key", key, "err", err)
-	}
 }
 
 // route finds the table a full etcd key belongs to.

@@ -220,39 +220,55 @@ func (t *Table[T]) swap(rev int64) {
 	})
 }
 
-func (t *Table[T]) apply(key string, value []byte, rev revisions) error {
-	v, err := decode[T](value)
-	if err != nil {
-		return err
-	}
-	it := &Item[T]{Key: key, Value: v, ModRevision: rev.mod, CreateRevision: rev.create}
-	t.mu.Lock()
-	old, replaced := t.tree.ReplaceOrInsert(it)
-	t.rev = max(t.rev, rev.mod)
-	for _, ix := range t.indexes {
-		if replaced {
-			ix.remove(old)
+func (t *Table[T]) applyAll(changes []change, rev int64) map[string]error {
+	var errs map[string]error
+	items := make([]*Item[T], len(changes))
+	for i, c := range changes {
+		if c.value == nil {
+			continue
 		}
-		ix.add(it)
+		v, err := decode[T](c.value)
+		if err != nil {
+			if errs == nil {
+				errs = map[string]error{}
+			}
+			errs[c.key] = err
+			continue
+		}
+		items[i] = &Item[T]{Key: c.key, Value: v, ModRevision: c.rev.mod, CreateRevision: c.rev.create}
 	}
-	t.mu.Unlock()
-	t.notify(old, it)
-	return nil
-}
-
-func (t *Table[T]) remove(key string, modRev int64) {
+	type note struct{ old, cur *Item[T] }
+	notes := make([]note, 0, len(changes))
 	t.mu.Lock()
-	t.rev = max(t.rev, modRev)
-	old, ok := t.tree.Delete(&Item[T]{Key: key})
-	if ok {
+	for i, c := range changes {
+		var old *Item[T]
+		var had bool
+		switch {
+		case c.value == nil:
+			old, had = t.tree.Delete(&Item[T]{Key: c.key})
+		case items[i] != nil:
+			old, had = t.tree.ReplaceOrInsert(items[i])
+		default:
+			continue // unreadable: the cache keeps what it had
+		}
 		for _, ix := range t.indexes {
-			ix.remove(old)
+			if had {
+				ix.remove(old)
+			}
+			if items[i] != nil {
+				ix.add(items[i])
+			}
+		}
+		if had || items[i] != nil {
+			notes = append(notes, note{old, items[i]})
 		}
 	}
+	t.rev = max(t.rev, rev)
 	t.mu.Unlock()
-	if ok {
-		t.notify(old, nil)
+	for _, n := range notes {
+		t.notify(n.old, n.cur)
 	}
+	return errs
 }
 
 func decode[T any](raw []byte) (*T, error) {
