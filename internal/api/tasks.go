@@ -269,20 +269,27 @@ const (
 	maxStrategies  = 5
 )
 
+// demand is what each task of a launch needs of a container instance:
+// resources, host ports and the attributes its definition requires.
+func (l *launch) demand() placement.Request {
+	req := placement.Request{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports, Group: l.group}
+	for _, a := range l.td.RequiresAttributes {
+		req.Requires = append(req.Requires, placement.Attribute{Name: a.Name, Value: a.Value})
+	}
+	return req
+}
+
 // placementRequest turns a launch and its placement options into what the
 // scheduler places: resources, ports, required attributes, constraints
 // from the task definition and the request, and the strategies in order.
 func placementRequest(l *launch, lt ecs.LaunchType, constraints []ecs.PlacementConstraint, strategies []ecs.PlacementStrategy) (placement.Request, error) {
-	req := placement.Request{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports, Group: l.group}
 	if lt == ecs.LaunchTypeFARGATE {
 		if len(constraints) > 0 || len(strategies) > 0 {
-			return req, invalidParameter("Task placement constraints and strategies are not supported for the Fargate launch type.")
+			return placement.Request{}, invalidParameter("Task placement constraints and strategies are not supported for the Fargate launch type.")
 		}
-		return req, nil
+		return placement.Request{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports, Group: l.group}, nil
 	}
-	for _, a := range l.td.RequiresAttributes {
-		req.Requires = append(req.Requires, placement.Attribute{Name: a.Name, Value: a.Value})
-	}
+	req := l.demand()
 	if len(constraints)+len(l.td.PlacementConstraints) > maxConstraints {
 		return req, invalidParameter("placementConstraints: a task can have at most %d placement constraints, counting its task definition's.", maxConstraints)
 	}

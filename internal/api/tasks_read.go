@@ -8,7 +8,6 @@ import (
 
 	"github.com/gantry-dev/gantry/internal/controller"
 	"github.com/gantry-dev/gantry/internal/ecs"
-	"github.com/gantry-dev/gantry/internal/placement"
 	"github.com/gantry-dev/gantry/internal/store"
 )
 
@@ -33,10 +32,7 @@ func (a *API) StartTask(ctx context.Context, req *ecs.StartTaskRequest) (*ecs.St
 	if err != nil {
 		return nil, err
 	}
-	p := &controller.Placement{Request: placement.Request{CPU: l.size.CPU, Memory: l.size.Memory, Ports: l.ports, Group: l.group}}
-	for _, a := range l.td.RequiresAttributes {
-		p.Request.Requires = append(p.Request.Requires, placement.Attribute{Name: a.Name, Value: a.Value})
-	}
+	p := &controller.Placement{Request: l.demand()}
 	var failures []ecs.Failure
 	for _, ref := range req.ContainerInstances {
 		it, arn := a.findInstance(cluster, ref)

@@ -133,7 +133,12 @@ func RunScale(ctx context.Context, opts ScaleOptions) (*ScaleResult, error) {
 	if err := raiseFileLimit(uint64(2*(opts.Instances+opts.Concurrency+registerConcurrency) + 512)); err != nil {
 		return nil, err
 	}
-	env, err := startScaleEnv(ctx, opts.Region, opts.Logger)
+	// Goroutines inherit profiler labels: everything the server starts
+	// (HTTP connections, etcd, the store's watches) shows as role=server.
+	var env *localServer
+	pprof.Do(ctx, pprof.Labels("role", "server"), func(ctx context.Context) {
+		env, err = startLocalServer(ctx, opts.Region, opts.Logger)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +220,7 @@ func register(ctx context.Context, opts ScaleOptions, f *fleet, admin *ecs.Clien
 
 // runTasks submits the tasks and watches them reach RUNNING, profiling
 // that window when asked, and measures memory around it.
-func runTasks(ctx context.Context, opts ScaleOptions, env *scaleEnv, f *fleet, strategy []types.PlacementStrategy, res *ScaleResult) error {
+func runTasks(ctx context.Context, opts ScaleOptions, env *localServer, f *fleet, strategy []types.PlacementStrategy, res *ScaleResult) error {
 	before := liveHeap()
 	s := newSubmission(opts.Tasks, strategy)
 	clients := env.target.clients(opts.Concurrency, opts.Region)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
@@ -22,7 +21,6 @@ import (
 	"github.com/gantry-dev/gantry/internal/agent"
 	"github.com/gantry-dev/gantry/internal/runtime"
 	"github.com/gantry-dev/gantry/internal/runtime/sim"
-	"github.com/gantry-dev/gantry/internal/server"
 )
 
 // Every simulated host is this big; the capacity check and the task size
@@ -57,69 +55,6 @@ func raiseFileLimit(need uint64) error {
 	return nil
 }
 
-// scaleEnv is the in-process server of a scale run and the temporary
-// directory holding its data, its key and the agents' data.
-type scaleEnv struct {
-	dir    string
-	server *server.Server
-	target target
-	log    *slog.Logger
-}
-
-// startScaleEnv starts a server like target.startInProcess does, but keeps
-// the directory: the run reports etcd's database size and puts the agents'
-// data next to the server's.
-func startScaleEnv(ctx context.Context, region string, log *slog.Logger) (e *scaleEnv, err error) {
-	dir, err := os.MkdirTemp("", "gantry-bench-scale-")
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(dir)
-		}
-	}()
-	e = &scaleEnv{dir: dir, log: log}
-	creds := filepath.Join(dir, "credentials")
-	if e.target.accessKey, e.target.secretKey, err = writeCredentials(creds); err != nil {
-		return nil, err
-	}
-	// Goroutines inherit profiler labels: everything the server starts
-	// (HTTP connections, etcd, the store's watches) shows as role=server.
-	pprof.Do(ctx, pprof.Labels("role", "server"), func(ctx context.Context) {
-		e.server, err = server.Start(ctx, server.Options{
-			Listen:          "127.0.0.1:0",
-			DataDir:         filepath.Join(dir, "data"),
-			CredentialsFile: creds,
-			Region:          region,
-			Logger:          log,
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start in-process server: %w", err)
-	}
-	e.target.endpoint, e.target.inProcess = e.server.URL(), true
-	return e, nil
-}
-
-// etcdBytes is the size of etcd's backend file, free pages included.
-func (e *scaleEnv) etcdBytes() int64 {
-	fi, err := os.Stat(filepath.Join(e.dir, "data", "etcd", "member", "snap", "db"))
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-func (e *scaleEnv) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.server.Close(ctx); err != nil {
-		e.log.Warn("close in-process server", "err", err)
-	}
-	os.RemoveAll(e.dir)
-}
-
 // fleet is the run's simulated hosts: one agent on its own sim runtime
 // each, all in this process, sharing one HTTP connection pool.
 type fleet struct {
@@ -133,7 +68,7 @@ type fleet struct {
 
 // newFleet makes n agents whose instances spread over zones
 // availability zones.
-func newFleet(e *scaleEnv, cluster string, n, zones int, region string) (*fleet, error) {
+func newFleet(e *localServer, cluster string, n, zones int, region string) (*fleet, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	// Each agent keeps a long poll open and reports on a second request:
 	// keep enough idle connections that none is closed and redialled.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -22,10 +23,27 @@ type target struct {
 	inProcess            bool
 }
 
-// startInProcess starts a server on a free loopback port and a temporary
-// data directory, with a freshly generated key. stop closes the server and
-// removes the directory.
+// startInProcess points t at a local server; stop closes it and removes
+// its directory.
 func (t *target) startInProcess(ctx context.Context, opts APIOptions) (stop func(), err error) {
+	l, err := startLocalServer(ctx, opts.Region, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	*t = l.target
+	return l.close, nil
+}
+
+// localServer is a server on a free loopback port, with a temporary
+// directory holding its data and a freshly generated key.
+type localServer struct {
+	dir    string
+	server *server.Server
+	target target
+	log    *slog.Logger
+}
+
+func startLocalServer(ctx context.Context, region string, log *slog.Logger) (l *localServer, err error) {
 	dir, err := os.MkdirTemp("", "gantry-bench-")
 	if err != nil {
 		return nil, err
@@ -35,29 +53,41 @@ func (t *target) startInProcess(ctx context.Context, opts APIOptions) (stop func
 			os.RemoveAll(dir)
 		}
 	}()
+	l = &localServer{dir: dir, log: log}
 	creds := filepath.Join(dir, "credentials")
-	if t.accessKey, t.secretKey, err = writeCredentials(creds); err != nil {
+	if l.target.accessKey, l.target.secretKey, err = writeCredentials(creds); err != nil {
 		return nil, err
 	}
-	s, err := server.Start(ctx, server.Options{
+	l.server, err = server.Start(ctx, server.Options{
 		Listen:          "127.0.0.1:0",
 		DataDir:         filepath.Join(dir, "data"),
 		CredentialsFile: creds,
-		Region:          opts.Region,
-		Logger:          opts.Logger,
+		Region:          region,
+		Logger:          log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start in-process server: %w", err)
 	}
-	t.endpoint, t.inProcess = s.URL(), true
-	return func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Close(closeCtx); err != nil {
-			opts.Logger.Warn("close in-process server", "err", err)
-		}
-		os.RemoveAll(dir)
-	}, nil
+	l.target.endpoint, l.target.inProcess = l.server.URL(), true
+	return l, nil
+}
+
+// etcdBytes is the size of etcd's backend file, free pages included.
+func (l *localServer) etcdBytes() int64 {
+	fi, err := os.Stat(filepath.Join(l.dir, "data", "etcd", "member", "snap", "db"))
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+func (l *localServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := l.server.Close(ctx); err != nil {
+		l.log.Warn("close in-process server", "err", err)
+	}
+	os.RemoveAll(l.dir)
 }
 
 // writeCredentials writes a shared-credentials file (mode 0600) holding

@@ -302,7 +302,7 @@ func (s *Scheduler) commit(ctx context.Context, batch []*job) {
 	}
 	for _, j := range batch {
 		if j.err != nil || len(j.tasks) == 0 {
-			j.reply <- j.answer()
+			s.answer([]*job{j}, nil)
 			continue
 		}
 		j.encode(s.store)

@@ -1,8 +1,6 @@
 package placement
 
 import (
-	"maps"
-
 	"github.com/gantry-dev/gantry/internal/ecs"
 )
 
@@ -80,16 +78,6 @@ func (h *Host) add(t Holding, sign int) {
 			delete(h.Groups, t.Group)
 		}
 	}
-}
-
-// Clone is a deep copy, for callers that place against a scratch view.
-func (h *Host) Clone() *Host {
-	c := *h
-	c.Reserved = maps.Clone(h.Reserved)
-	c.Used = maps.Clone(h.Used)
-	c.Attributes = maps.Clone(h.Attributes)
-	c.Groups = maps.Clone(h.Groups)
-	return &c
 }
 
 // Describe copies from a container instance what placement reads: its

@@ -151,11 +151,9 @@ func (t *Table[T]) Observe(fn func(old, cur *Item[T])) {
 	t.observers = append(t.observers, fn)
 }
 
-// notify tells observers about one change; the caller holds no lock.
-func (t *Table[T]) notify(old, cur *Item[T]) {
-	t.mu.RLock()
-	obs := t.observers
-	t.mu.RUnlock()
+// notify tells the observers, read under the table's lock by the caller,
+// about one change; it runs with no lock held.
+func notify[T any](obs []func(old, cur *Item[T]), old, cur *Item[T]) {
 	for _, fn := range obs {
 		fn(old, cur)
 	}
@@ -197,14 +195,14 @@ func (t *Table[T]) swap(rev int64) {
 			return true
 		})
 	}
-	obs := len(t.observers) > 0
+	obs := t.observers
 	t.mu.Unlock()
-	if !obs {
+	if len(obs) == 0 {
 		return
 	}
 	old.Ascend(func(it *Item[T]) bool {
 		if _, ok := next.Get(it); !ok {
-			t.notify(it, nil)
+			notify(obs, it, nil)
 		}
 		return true
 	})
@@ -212,9 +210,9 @@ func (t *Table[T]) swap(rev int64) {
 		prev, ok := old.Get(it)
 		switch {
 		case !ok:
-			t.notify(nil, it)
+			notify(obs, nil, it)
 		case prev.ModRevision != it.ModRevision:
-			t.notify(prev, it)
+			notify(obs, prev, it)
 		}
 		return true
 	})
@@ -264,9 +262,10 @@ func (t *Table[T]) applyAll(changes []change, rev int64) map[string]error {
 		}
 	}
 	t.rev = max(t.rev, rev)
+	obs := t.observers
 	t.mu.Unlock()
 	for _, n := range notes {
-		t.notify(n.old, n.cur)
+		notify(obs, n.old, n.cur)
 	}
 	return errs
 }
