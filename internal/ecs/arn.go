@@ -35,6 +35,17 @@ func (a ARNs) Service(cluster, name string) string {
 	return a.prefix() + "service/" + cluster + "/" + name
 }
 
+// ServiceDeployment is the ARN of one deployment of a service; id is the
+// numeric part of the deployment's ID ("ecs-svc/<id>").
+func (a ARNs) ServiceDeployment(cluster, service, id string) string {
+	return a.prefix() + "service-deployment/" + cluster + "/" + service + "/" + id
+}
+
+// ServiceRevision is the ARN of what one deployment of a service runs.
+func (a ARNs) ServiceRevision(cluster, service, id string) string {
+	return a.prefix() + "service-revision/" + cluster + "/" + service + "/" + id
+}
+
 func (a ARNs) Container(cluster, id string) string {
 	return a.prefix() + "container/" + cluster + "/" + id
 }
@@ -73,6 +84,16 @@ func ClusterName(ref string) (string, error) {
 		return "", fmt.Errorf("%q is not a valid cluster ARN", ref)
 	}
 	return a.Resource, nil
+}
+
+// NewDeploymentID returns a fresh service deployment ID in ECS's form,
+// "ecs-svc/" and 19 digits.
+func NewDeploymentID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	n := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+	return fmt.Sprintf("ecs-svc/%019d", 1_000_000_000_000_000_000+n%8_000_000_000_000_000_000)
 }
 
 // NewID returns a fresh 32-hex-character ID, the form ECS uses for tasks and

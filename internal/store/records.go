@@ -39,6 +39,9 @@ const (
 	// ByHost indexes Tasks by the ID of the instance or Fargate capacity
 	// they were placed on.
 	ByHost = "host"
+	// ByService indexes Tasks by the key of the service that started
+	// them ("<cluster>/<service>").
+	ByService = "service"
 )
 
 // InstanceRecord is a registered host: a container instance, or Fargate
@@ -60,8 +63,31 @@ type TaskRecord struct {
 	Size    ecs.TaskSize              `json:"size"`
 	Ports   []string                  `json:"ports,omitzero"` // reserved host ports, "80/tcp"
 	Network *ecs.NetworkConfiguration `json:"networkConfiguration,omitzero"`
+	// Service is the key of the service that started the task, if any;
+	// the task's startedBy names its deployment, as in ECS.
+	Service string `json:"service,omitzero"`
 }
 
 // Holds reports whether the task still holds its host's resources: until
 // it is STOPPED, as in ECS.
 func (r *TaskRecord) Holds() bool { return r.Task.LastStatus != ecs.TaskStopped }
+
+// ServiceRecord is a service as ECS shows it, less what is computed when
+// read (runningCount, pendingCount and each deployment's counts), plus
+// what the service controller needs to remember.
+type ServiceRecord struct {
+	// Service.Deployments are the PRIMARY deployment first, then the
+	// ACTIVE ones still being replaced; Service.Events are newest first.
+	Service ecs.Service `json:"service"`
+	Cluster string      `json:"cluster"`
+	// History is every deployment the service has had, newest first,
+	// for ListServiceDeployments and DescribeServiceDeployments.
+	History []ecs.ServiceDeployment `json:"history,omitzero"`
+	// Completed is the last deployment that reached COMPLETED: where a
+	// circuit breaker with rollback returns to.
+	Completed *ecs.Deployment `json:"completed,omitzero"`
+}
+
+// ServiceKey is the key of a service in the Services table and the value
+// of the tasks' ByService index.
+func ServiceKey(cluster, name string) string { return cluster + "/" + name }

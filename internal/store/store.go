@@ -44,6 +44,8 @@ type Store struct {
 	Capacity *Table[InstanceRecord]
 	// Tasks are keyed "<cluster>/<id>".
 	Tasks *Table[TaskRecord]
+	// Services are keyed "<cluster>/<name>".
+	Services *Table[ServiceRecord]
 
 	cli    *clientv3.Client
 	prefix string
@@ -103,6 +105,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.Capacity = newTable[InstanceRecord](s, "capacity")
 	s.Tasks = newTable[TaskRecord](s, "tasks")
 	s.Tasks.addIndex(ByHost, func(r *TaskRecord) string { return r.HostID })
+	s.Tasks.addIndex(ByService, func(r *TaskRecord) string { return r.Service })
+	s.Services = newTable[ServiceRecord](s, "services")
 
 	rev, err := s.load(ctx)
 	if err != nil {
