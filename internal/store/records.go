@@ -86,6 +86,15 @@ type ServiceRecord struct {
 	// Completed is the last deployment that reached COMPLETED: where a
 	// circuit breaker with rollback returns to.
 	Completed *ecs.Deployment `json:"completed,omitzero"`
+	// Rollbacks name the deployments the circuit breaker made to undo
+	// others; a rollback shares the history entry of what it undoes.
+	Rollbacks []RollbackRecord `json:"rollbacks,omitzero"`
+}
+
+// RollbackRecord says deployment Deployment rolls back deployment Of.
+type RollbackRecord struct {
+	Deployment string `json:"deployment"`
+	Of         string `json:"of"`
 }
 
 // ServiceKey is the key of a service in the Services table and the value
