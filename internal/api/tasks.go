@@ -41,6 +41,7 @@ type launch struct {
 	execute    bool
 	size       ecs.TaskSize
 	ports      []string
+	service    string // the key of the service launching the tasks, if any
 }
 
 // RunTask places count tasks on the cluster's instances, or on Fargate
@@ -58,7 +59,7 @@ func (a *API) RunTask(ctx context.Context, req *ecs.RunTaskRequest) (*ecs.RunTas
 	if err != nil {
 		return nil, err
 	}
-	lt, err := runLaunchType(req, &cl.Value.Cluster)
+	lt, err := runLaunchType(req.LaunchType, req.CapacityProviderStrategy, &cl.Value.Cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -78,11 +79,16 @@ func (a *API) RunTask(ctx context.Context, req *ecs.RunTaskRequest) (*ecs.RunTas
 	return a.place(ctx, l, &controller.Placement{Request: preq})
 }
 
-// place hands a placement to the scheduler and answers with what it did.
-func (a *API) place(ctx context.Context, l *launch, p *controller.Placement) (*ecs.RunTaskResponse, error) {
+// schedule hands a placement of the launch's tasks to the scheduler.
+func (a *API) schedule(ctx context.Context, l *launch, p *controller.Placement) (*controller.Result, error) {
 	p.Cluster, p.Fargate = l.cluster, l.launchType == ecs.LaunchTypeFARGATE
 	p.Build = func(host *store.InstanceRecord) *store.TaskRecord { return a.newTask(l, host) }
-	res, err := a.sched.Place(ctx, p)
+	return a.sched.Place(ctx, p)
+}
+
+// place schedules a placement and answers with what the scheduler did.
+func (a *API) place(ctx context.Context, l *launch, p *controller.Placement) (*ecs.RunTaskResponse, error) {
+	res, err := a.schedule(ctx, l, p)
 	switch {
 	case errors.Is(err, controller.ErrNoInstances):
 		return nil, invalidParameter("No Container Instances were found in your cluster.")
@@ -102,26 +108,31 @@ func (a *API) place(ctx context.Context, l *launch, p *controller.Placement) (*e
 	return out, nil
 }
 
-// runLaunchType decides between EC2 and FARGATE from the launch type, the
-// capacity provider strategy, or the cluster's default strategy.
-func runLaunchType(req *ecs.RunTaskRequest, c *ecs.Cluster) (ecs.LaunchType, error) {
-	if req.LaunchType != "" && len(req.CapacityProviderStrategy) > 0 {
+// runLaunchType decides between EC2 and FARGATE from a request's launch
+// type, its capacity provider strategy, or the cluster's default strategy.
+func runLaunchType(lt ecs.LaunchType, strategy []ecs.CapacityProviderStrategyItem, c *ecs.Cluster) (ecs.LaunchType, error) {
+	if lt != "" && len(strategy) > 0 {
 		return "", invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
 	}
-	switch req.LaunchType {
+	switch lt {
 	case ecs.LaunchTypeEC2, ecs.LaunchTypeFARGATE:
-		return req.LaunchType, nil
+		return lt, nil
 	case "":
 	default:
-		if !slices.Contains(ecs.LaunchType("").Values(), req.LaunchType) {
-			return "", invalidParameter("launchType: %q is not a valid launch type.", req.LaunchType)
+		if !slices.Contains(ecs.LaunchType("").Values(), lt) {
+			return "", invalidParameter("launchType: %q is not a valid launch type.", lt)
 		}
-		return "", invalidParameter("launchType %s is not supported: Gantry runs EC2 and FARGATE tasks.", req.LaunchType)
+		return "", invalidParameter("launchType %s is not supported: Gantry runs EC2 and FARGATE tasks.", lt)
 	}
-	strategy := req.CapacityProviderStrategy
 	if len(strategy) == 0 {
 		strategy = c.DefaultCapacityProviderStrategy
 	}
+	return strategyLaunchType(strategy)
+}
+
+// strategyLaunchType is the launch type a capacity provider strategy
+// stands for: FARGATE for the Fargate providers, EC2 for none.
+func strategyLaunchType(strategy []ecs.CapacityProviderStrategyItem) (ecs.LaunchType, error) {
 	for _, item := range strategy {
 		switch item.CapacityProvider {
 		case fargateProvider, fargateSpot:
@@ -143,6 +154,11 @@ type taskParams struct {
 	tags           []ecs.Tag
 	propagate      ecs.PropagateTags
 	execute        bool
+	// service launches for a service: refusals are ECS's service errors.
+	service bool
+	// inactive allows an INACTIVE revision, which a service that already
+	// runs it keeps launching, as in ECS.
+	inactive bool
 }
 
 func (a *API) resolveLaunch(cluster string, lt ecs.LaunchType, p taskParams) (*launch, error) {
@@ -154,10 +170,13 @@ func (a *API) resolveLaunch(cluster string, lt ecs.LaunchType, p taskParams) (*l
 		return nil, clientError("TaskDefinition not found.")
 	}
 	td := &it.Value.TaskDefinition
-	if td.Status != ecs.TaskDefinitionStatusACTIVE {
+	if td.Status != ecs.TaskDefinitionStatusACTIVE && !p.inactive {
 		return nil, clientError("TaskDefinition is inactive")
 	}
 	if !slices.Contains(td.Compatibilities, ecs.Compatibility(lt)) {
+		if p.service { // UpdateService and CreateService refuse it so
+			return nil, invalidParameter("Task definition does not support launch_type %s.", lt)
+		}
 		return nil, clientError("Task definition does not support launch_type %s.", lt)
 	}
 	l := &launch{cluster: cluster, td: td, tdTags: it.Value.Tags, launchType: lt, network: p.network,
@@ -401,7 +420,7 @@ func (a *API) newTask(l *launch, host *store.InstanceRecord) *store.TaskRecord {
 			MemoryReservation: optionalInt(cd.MemoryReservation),
 		})
 	}
-	return &store.TaskRecord{Task: t, HostID: host.ID, Size: l.size, Ports: l.ports, Network: l.network}
+	return &store.TaskRecord{Task: t, HostID: host.ID, Size: l.size, Ports: l.ports, Network: l.network, Service: l.service}
 }
 
 // eniAttachment is the network interface an awsvpc task gets, before the

@@ -40,7 +40,7 @@ type Services struct {
 	dirty    map[string]bool // service keys waiting for a worker
 	busy     map[string]bool // service keys a worker holds
 	timers   map[string]*time.Timer
-	ready    chan struct{} // signalled when dirty gains a key
+	ready    chan struct{}              // signalled when dirty gains a key
 	clusters map[string]map[string]bool // cluster → service keys
 }
 
