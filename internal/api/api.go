@@ -103,6 +103,14 @@ func (a *API) Service() awsapi.Service {
 			"PutAttributes":                 awsapi.Handle(a.PutAttributes),
 			"DeleteAttributes":              awsapi.Handle(a.DeleteAttributes),
 			"ListAttributes":                awsapi.Handle(a.ListAttributes),
+
+			"CreateService":              awsapi.Handle(a.CreateService),
+			"UpdateService":              awsapi.Handle(a.UpdateService),
+			"DeleteService":              awsapi.Handle(a.DeleteService),
+			"DescribeServices":           awsapi.Handle(a.DescribeServices),
+			"ListServices":               awsapi.Handle(a.ListServices),
+			"ListServiceDeployments":     awsapi.Handle(a.ListServiceDeployments),
+			"DescribeServiceDeployments": awsapi.Handle(a.DescribeServiceDeployments),
 		},
 	}
 }

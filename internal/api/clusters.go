@@ -53,9 +53,8 @@ func (u clusterUsage) statistics() []ecs.KeyValuePair {
 
 func sum(n [2]int32) int32 { return n[ec2] + n[fargate] }
 
-// usage reports what lives in a cluster, from the instance and task
-// caches (both keyed "<cluster>/<id>"). Services do not exist yet in this
-// version of Gantry, so their counts are zero.
+// usage reports what lives in a cluster, from the instance, task and
+// service caches (all keyed "<cluster>/…").
 func (a *API) usage(cluster string) clusterUsage {
 	var u clusterUsage
 	prefix := cluster + "/"
@@ -84,6 +83,7 @@ func (a *API) usage(cluster string) clusterUsage {
 		}
 		return true
 	})
+	a.countServices(cluster, &u)
 	return u
 }
 

@@ -48,8 +48,8 @@ func removeTags(existing []ecs.Tag, keys []string) []ecs.Tag {
 	return slices.DeleteFunc(slices.Clone(existing), func(t ecs.Tag) bool { return slices.Contains(keys, t.Key) })
 }
 
-// TagResource adds or overwrites tags on a cluster, task definition or
-// container instance.
+// TagResource adds or overwrites tags on a cluster, task definition,
+// container instance or service.
 func (a *API) TagResource(ctx context.Context, req *ecs.TagResourceRequest) (*ecs.TagResourceResponse, error) {
 	if err := validateTags("tags", req.Tags); err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (a *API) ListTagsForResource(ctx context.Context, req *ecs.ListTagsForResou
 
 // taggable is where a resource ARN's tags live.
 type taggable struct {
-	kind string // "cluster", "task-definition", "container-instance"
+	kind string // "cluster", "task-definition", "container-instance", "service"
 	key  string // store key
 }
 
@@ -115,6 +115,14 @@ func (a *API) resolveTaggable(arn string) (taggable, error) {
 		return taggable{kind: parsed.Type, key: store.TaskDefinitionKey(family, rev)}, nil
 	case "container-instance":
 		return taggable{kind: parsed.Type, key: a.instanceKeyFromARN(parsed.Resource)}, nil
+	case "service":
+		// The short form, "service/<name>", names a service of the
+		// default cluster.
+		cluster, name, long := strings.Cut(parsed.Resource, "/")
+		if !long {
+			cluster, name = "default", parsed.Resource
+		}
+		return taggable{kind: parsed.Type, key: store.ServiceKey(cluster, name)}, nil
 	}
 	return taggable{}, invalidParameter("resourceArn %q: tagging %s resources is not supported.", arn, parsed.Type)
 }
@@ -137,6 +145,12 @@ func (a *API) readTags(arn string) ([]ecs.Tag, error) {
 			return nil, resourceNotFound()
 		}
 		return item.Value.Instance.Tags, nil
+	case "service":
+		item, ok := a.store.Services.Get(r.key)
+		if !ok || item.Value.Service.Status == statusInactive {
+			return nil, resourceNotFound()
+		}
+		return item.Value.Service.Tags, nil
 	default:
 		item, ok := a.store.TaskDefinitions.Get(r.key)
 		if !ok || item.Value.TaskDefinition.Status == ecs.TaskDefinitionStatusDELETEINPROGRESS {
@@ -168,6 +182,18 @@ func (a *API) updateTags(ctx context.Context, arn string, change func([]ecs.Tag)
 		_, err = a.store.Instances.Update(ctx, r.key, func(rec *store.InstanceRecord) error {
 			tags, err := change(rec.Instance.Tags)
 			rec.Instance.Tags = tags
+			return err
+		})
+		if err == store.ErrNotFound {
+			return resourceNotFound()
+		}
+	case "service":
+		_, err = a.store.Services.Update(ctx, r.key, func(rec *store.ServiceRecord) error {
+			if rec.Service.Status == statusInactive {
+				return resourceNotFound()
+			}
+			tags, err := change(rec.Service.Tags)
+			rec.Service.Tags = tags
 			return err
 		})
 		if err == store.ErrNotFound {
