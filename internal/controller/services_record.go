@@ -180,9 +180,9 @@ func (c *Services) historyRollout(rec *store.ServiceRecord, d *ecs.Deployment, a
 // deploymentNumber is the numeric part of "ecs-svc/<n>".
 func deploymentNumber(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
-// addEvent puts msg first in the service's events unless the same
-// message was told within eventRepeat and nothing has reached a steady
-// state since, as ECS holds back repeats while their cause persists.
+// addEvent puts msg first in the service's events unless ECS would hold
+// it back: a steady state already told with nothing since, or any other
+// message told since the last steady state, within eventRepeat.
 func addEvent(s *ecs.Service, msg string, now time.Time) bool {
 	for _, e := range s.Events {
 		if now.Sub(e.CreatedAt.Time) >= eventRepeat {
@@ -191,7 +191,7 @@ func addEvent(s *ecs.Service, msg string, now time.Time) bool {
 		if e.Message == msg {
 			return false
 		}
-		if strings.HasSuffix(e.Message, steadyEvent) {
+		if strings.HasSuffix(msg, steadyEvent) || strings.HasSuffix(e.Message, steadyEvent) {
 			break
 		}
 	}
