@@ -153,11 +153,18 @@ func (s *Server) routes(keys *awsapi.Keyring) (http.Handler, *api.API) {
 		PollTimeout:     s.opts.AgentPollTimeout,
 		DisconnectAfter: s.opts.AgentDisconnectAfter,
 	})
+	services := controller.NewServices(controller.ServicesOptions{
+		Store:    s.store,
+		Launcher: ecsAPI,
+		ARNs:     ecs.ARNs{Region: s.opts.Region, Account: s.opts.Account},
+		Logger:   s.opts.Logger.With("component", "services"),
+	})
 	retention := &controller.Retention{Store: s.store, Keep: s.opts.TaskRetention, Logger: s.opts.Logger.With("component", "retention")}
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.loops.Add(3)
+	s.loops.Add(4)
 	go func() { defer s.loops.Done(); sched.Run(ctx) }()
+	go func() { defer s.loops.Done(); services.Run(ctx) }()
 	go func() { defer s.loops.Done(); agents.Run(ctx) }()
 	go func() { defer s.loops.Done(); retention.Run(ctx) }()
 	m := newMetrics()
