@@ -130,3 +130,147 @@ func wantEvent(t *testing.T, s types.Service, part string) {
 		t.Errorf("no event containing %q:\n%s", part, events(s))
 	}
 }
+
+// tasksByInstance maps each instance ARN to the service's tasks on it
+// that are not STOPPED and are wanted.
+func (e *env) tasksByInstance(service string) map[string][]types.Task {
+	e.t.Helper()
+	ctx := context.Background()
+	list, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.cluster), ServiceName: aws.String(service)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string][]types.Task{}
+	if len(list.TaskArns) == 0 {
+		return out
+	}
+	d, err := e.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.cluster), Tasks: list.TaskArns})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, t := range d.Tasks {
+		if aws.ToString(t.LastStatus) != "STOPPED" {
+			ci := aws.ToString(t.ContainerInstanceArn)
+			out[ci] = append(out[ci], t)
+		}
+	}
+	return out
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func (e *env) eventually(what string, timeout time.Duration, cond func() bool) {
+	e.t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	e.t.Fatalf("%s: not within %s", what, timeout)
+}
+
+func (e *env) drain(instance string) {
+	e.t.Helper()
+	_, err := e.ecs.UpdateContainerInstancesState(context.Background(), &ecs.UpdateContainerInstancesStateInput{
+		Cluster: aws.String(e.cluster), ContainerInstances: []string{instance}, Status: types.ContainerInstanceStatusDraining,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// A DAEMON service runs one task on every instance: a new instance gets
+// one, a draining one loses it.
+func TestDaemonServiceSim(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var agents []string
+	for range 3 {
+		agents = append(agents, e.agent(simRuntime()).InstanceARN)
+	}
+	td := e.register(healthyTaskDef("daemon"))
+	if _, err := e.ecs.CreateService(context.Background(), &ecs.CreateServiceInput{
+		Cluster: aws.String(e.cluster), ServiceName: aws.String("d"), TaskDefinition: aws.String(td),
+		SchedulingStrategy: types.SchedulingStrategyDaemon,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	onePerInstance := func(want []string) func() bool {
+		return func() bool {
+			got := e.tasksByInstance("d")
+			if len(got) != len(want) {
+				return false
+			}
+			for _, in := range want {
+				if len(got[in]) != 1 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	e.eventually("a task on each of 3 instances", 30*time.Second, onePerInstance(agents))
+	agents = append(agents, e.agent(simRuntime()).InstanceARN)
+	e.eventually("a task on the 4th instance", 30*time.Second, onePerInstance(agents))
+	e.drain(agents[0])
+	e.eventually("no task on the drained instance", 30*time.Second, onePerInstance(agents[1:]))
+	svc := e.waitCompleted("d", 30*time.Second)
+	if svc.DesiredCount != 3 {
+		t.Errorf("desiredCount %d, want 3 (one per ACTIVE instance)", svc.DesiredCount)
+	}
+}
+
+// Draining an instance moves a service's tasks elsewhere: replacements
+// start before the drained tasks stop, so the service never runs fewer
+// than its desired count (minimumHealthyPercent 100).
+func TestDrainingMovesServiceTasksSim(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.agent(simRuntime()).InstanceARN
+	td := e.register(healthyTaskDef("web"))
+	ctx := context.Background()
+	if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String(e.cluster), ServiceName: aws.String("web"), TaskDefinition: aws.String(td), DesiredCount: aws.Int32(2),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitCompleted("web", 30*time.Second)
+	standalone := e.runOne(&ecs.RunTaskInput{TaskDefinition: aws.String(td)})
+	b := e.agent(simRuntime()).InstanceARN
+	done := make(chan struct{})
+	low := make(chan int, 1)
+	go func() {
+		defer close(done)
+		lowest := 2
+		for {
+			select {
+			case <-low:
+				low <- lowest
+				return
+			default:
+			}
+			healthy := 0
+			for _, ts := range e.tasksByInstance("web") {
+				for _, t := range ts {
+					if t.HealthStatus == types.HealthStatusHealthy && aws.ToString(t.DesiredStatus) == "RUNNING" {
+						healthy++
+					}
+				}
+			}
+			lowest = min(lowest, healthy)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	e.drain(a)
+	e.eventually("both tasks on the other instance", 45*time.Second, func() bool {
+		got := e.tasksByInstance("web")
+		return len(got) == 1 && len(got[b]) == 2
+	})
+	low <- 0
+	<-done
+	if m := <-low; m < 2 {
+		t.Errorf("healthy tasks fell to %d while draining, want at least 2", m)
+	}
+	if got := aws.ToString(e.describe(aws.ToString(standalone.TaskArn)).LastStatus); got != "RUNNING" {
+		t.Errorf("standalone task on the drained instance is %s, want it left RUNNING", got)
+	}
+}
