@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"log/slog"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -195,8 +196,13 @@ func (c *Services) release(key string) {
 	}
 }
 
-// Run reconciles services until ctx ends.
+// Run reconciles services until ctx ends. Its goroutines carry the
+// profiler label component=services, so a CPU profile shows its cost.
 func (c *Services) Run(ctx context.Context) {
+	pprof.Do(ctx, pprof.Labels("component", "services"), c.run)
+}
+
+func (c *Services) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range c.opts.Workers {
 		wg.Add(1)
