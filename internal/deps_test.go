@@ -46,6 +46,9 @@ var layering = map[string][]string{
 	"internal/agentapi": {module + "/internal/api", module + "/internal/server", module + "/cmd"},
 	// Placement is pure: shapes in, choices out.
 	"internal/placement": {module + "/internal/store", module + "/internal/api", module + "/internal/runtime", thirdParty},
+	// The service scheduler's decisions are pure too: no store, no clock.
+	"internal/reconcile": {module + "/internal/store", module + "/internal/api", module + "/internal/controller",
+		module + "/internal/runtime", thirdParty},
 }
 
 // etcdImporters and dockerImporters are the only packages allowed to import
