@@ -31,17 +31,23 @@ func instanceARN(cluster, id string) string {
 func startWithStore(t testing.TB) (*store.Store, *ecs.Client) {
 	t.Helper()
 	st := storetest.New(t)
+	a := api.New(api.Options{Store: st, Region: testenv.Region, Account: "000000000000"})
+	return st, serveAPI(t, a)
+}
+
+// serveAPI serves a over HTTP for the test and returns a client for it.
+func serveAPI(t testing.TB, a *api.API) *ecs.Client {
+	t.Helper()
 	keys, err := awsapi.NewKeyring(awsapi.Principal{Name: "default", AccessKeyID: testenv.AccessKeyID, SecretAccessKey: testenv.SecretAccessKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := api.New(api.Options{Store: st, Region: testenv.Region, Account: "000000000000"})
 	srv := httptest.NewServer(awsapi.NewHandler(awsapi.Options{
 		Services: []awsapi.Service{a.Service()},
 		Verifier: &awsapi.Verifier{Keys: keys},
 	}))
 	t.Cleanup(srv.Close) // before the store closes
-	return st, testenv.ECS(srv.URL)
+	return testenv.ECS(srv.URL)
 }
 
 // putInstance registers a container instance the way the agent protocol
