@@ -278,12 +278,13 @@ func (c *Services) start(ctx context.Context, rec *store.ServiceRecord, s *recon
 	switch {
 	case errors.Is(err, ErrNoInstances):
 		return []string{unplaceable + " Reason: No Container Instances were found in your cluster. " + troubleshooting}, nil
-	case err != nil:
-		var ve *ecs.Error
-		if errors.As(err, &ve) {
-			return []string{"was unable to place a task. Reason: " + ve.Message}, nil
-		}
+	case err != nil && ctx.Err() != nil:
 		return nil, err
+	case err != nil:
+		// The launch itself was refused (say, the task definition is gone):
+		// tell the user, and try again later.
+		c.log.Warn("launch service tasks", "service", rec.Service.ServiceName, "err", err)
+		return []string{"was unable to place a task. Reason: " + err.Error()}, nil
 	}
 	var msgs []string
 	if len(res.Tasks) > 0 {
