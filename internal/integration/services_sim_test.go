@@ -2,6 +2,9 @@ package integration_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/gantry-dev/gantry/internal/runtime/sim"
 )
 
 // healthyTaskDef is a sim task definition whose health check passes
@@ -272,5 +277,66 @@ func TestDrainingMovesServiceTasksSim(t *testing.T) {
 	}
 	if got := aws.ToString(e.describe(aws.ToString(standalone.TaskArn)).LastStatus); got != "RUNNING" {
 		t.Errorf("standalone task on the drained instance is %s, want it left RUNNING", got)
+	}
+}
+
+// A service whose tasks cannot start is retried with a growing delay and
+// says so; with the circuit breaker on, its deployment fails after
+// ECS's threshold of failed tasks.
+func TestServiceStartFailuresSim(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.agent(sim.New(sim.Options{PullError: func(ref string) error {
+		return errors.New("pull access denied for " + ref)
+	}}))
+	td := e.register(simTaskDef("nopull"))
+	ctx := context.Background()
+	for _, breaker := range []bool{false, true} {
+		name := fmt.Sprintf("nopull-%t", breaker)
+		if _, err := e.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+			Cluster: aws.String(e.cluster), ServiceName: aws.String(name), TaskDefinition: aws.String(td), DesiredCount: aws.Int32(1),
+			DeploymentConfiguration: &types.DeploymentConfiguration{
+				DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: breaker, Rollback: breaker}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := &ecs.DescribeServicesInput{Cluster: aws.String(e.cluster), Services: []string{"nopull-false", "nopull-true"}}
+	var out *ecs.DescribeServicesOutput
+	e.eventually("throttled and failed", time.Minute, func() bool {
+		var err error
+		if out, err = e.ecs.DescribeServices(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		throttled := strings.Contains(events(out.Services[0]), "(service nopull-false) is unable to consistently start tasks successfully.")
+		failed := out.Services[1].Deployments[0].RolloutState == types.DeploymentRolloutStateFailed
+		return throttled && failed
+	})
+	if d := out.Services[0].Deployments[0]; d.RolloutState != types.DeploymentRolloutStateInProgress {
+		t.Errorf("without the circuit breaker the deployment is %s, want IN_PROGRESS", d.RolloutState)
+	}
+	if d := out.Services[1].Deployments[0]; d.FailedTasks < 3 {
+		t.Errorf("failed deployment counts %d failed tasks, want ≥ 3", d.FailedTasks)
+	}
+	// Attempts are spaced further and further apart.
+	list, err := e.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.cluster), ServiceName: aws.String("nopull-false"), DesiredStatus: types.DesiredStatusStopped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := e.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.cluster), Tasks: list.TaskArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := make([]time.Time, 0, len(tasks.Tasks))
+	for _, task := range tasks.Tasks {
+		created = append(created, aws.ToTime(task.CreatedAt))
+	}
+	slices.SortFunc(created, time.Time.Compare)
+	if len(created) < 3 {
+		t.Fatalf("%d attempts, want ≥ 3", len(created))
+	}
+	first, second := created[1].Sub(created[0]), created[2].Sub(created[1])
+	if second <= first {
+		t.Errorf("attempts %v then %v apart: the delay did not grow", first, second)
 	}
 }
