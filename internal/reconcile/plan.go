@@ -30,7 +30,9 @@ func Next(now time.Time, s *Service, tasks []Task, instances []Instance) *Plan {
 	// A stable order makes the plan a function of its input.
 	slices.SortFunc(p.tasks, func(a, b *Task) int { return cmp.Compare(a.ID, b.ID) })
 	for _, t := range p.tasks {
-		if failed(t) {
+		// A task this plan stops for its failed health check counts at
+		// once, so the circuit breaker need not wait for the next plan.
+		if failed(t) || !s.Deleting && t.Desired == ecs.TaskRunning && p.failingHealth(t) {
 			p.out.FailedTasks[t.Deployment]++
 		}
 	}
@@ -46,6 +48,11 @@ func Next(now time.Time, s *Service, tasks []Task, instances []Instance) *Plan {
 
 func (p *planner) schedule(instances []Instance) {
 	primary := &p.s.Deployments[0]
+	if p.s.Daemon {
+		// Known before anything else, so that a failed deployment does
+		// not report a DAEMON service as wanting no task.
+		p.out.Desired = eligibleCount(instances)
+	}
 	if primary.State == ecs.DeploymentRolloutStateINPROGRESS && p.breakerTripped(primary) {
 		return
 	}
@@ -78,7 +85,11 @@ func (p *planner) breakerTripped(d *Deployment) bool {
 	if !p.s.CircuitBreaker {
 		return false
 	}
-	threshold := int(ecs.CircuitBreakerThreshold(int32(p.s.Desired)))
+	desired := p.s.Desired
+	if p.s.Daemon {
+		desired = p.out.Desired
+	}
+	threshold := int(ecs.CircuitBreakerThreshold(int32(desired)))
 	n := p.out.FailedTasks[d.ID]
 	if n < threshold {
 		return false
@@ -153,19 +164,23 @@ func (p *planner) replica() bounds {
 			}
 		}
 	}
-	started := 0
-	if need := n - len(keep); need > 0 {
-		if room := maxTotal - live; room > 0 && p.mayStart(primary) {
-			started = min(need, room)
-			p.out.Start = &Start{Deployment: primary.ID, Count: started}
-		}
+	need, room := n-len(keep), maxTotal-live
+	if need > 0 && room > 0 && p.mayStart(primary) {
+		p.out.Start = &Start{Deployment: primary.ID, Count: min(need, room)}
 	}
 	stopped := p.retire(retire, healthyNow-minHealthy)
-	stuck := n-len(keep) > started && started == 0 && stopped == 0 && len(retire) > 0 && p.settled()
+	// Stuck only when the bounds, not a back-off, hold everything back.
+	stuck := need > 0 && room <= 0 && stopped == 0 && len(retire) > 0 && p.settled()
+	p.stuck(stuck)
+	return bounds{want: n, retiring: len(retire), stuck: stuck}
+}
+
+// stuck tells the user when the deployment configuration allows neither
+// a start nor a stop.
+func (p *planner) stuck(stuck bool) {
 	if stuck {
 		p.event("was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.")
 	}
-	return bounds{want: n, retiring: len(retire), stuck: stuck}
 }
 
 // limits are the rollout bounds for n tasks: at least minHealthy healthy,
