@@ -323,11 +323,17 @@ func (p *planner) dropDrained() {
 	}
 }
 
+// attemptWindow groups tasks created together, by one Start, into one
+// start attempt. Attempts after a failure are at least FirstBackoff apart.
+const attemptWindow = time.Second
+
 // mayStart applies the back-off for tasks that keep failing to start:
-// after n consecutive failures the next start waits FirstBackoff·2ⁿ⁻¹,
-// at most MaxBackoff. Tasks that ran and then failed do not count.
+// after n consecutive failed attempts the next start waits
+// FirstBackoff·2ⁿ⁻¹, at most MaxBackoff. An attempt is one batch of tasks
+// started together, so that ten tasks failing at once wait as one does.
+// Tasks that ran and then failed do not count.
 func (p *planner) mayStart(d *Deployment) bool {
-	n, last := 0, time.Time{}
+	n, last, attempt := 0, time.Time{}, time.Time{}
 	for _, t := range slices.Backward(p.byCreation(d.ID)) {
 		if t.Last != ecs.TaskStopped {
 			continue // still on its way
@@ -335,7 +341,10 @@ func (p *planner) mayStart(d *Deployment) bool {
 		if !t.StartedAt.IsZero() || !failed(t) {
 			break
 		}
-		n++
+		if n == 0 || attempt.Sub(t.CreatedAt) >= attemptWindow {
+			n++
+		}
+		attempt = t.CreatedAt
 		last = later(last, cmp.Or(t.StoppedAt, t.CreatedAt))
 	}
 	if n == 0 {
