@@ -30,10 +30,12 @@ type simInstance struct {
 
 // faults are the probabilities, per world step and task, of a failure.
 type faults struct {
-	failStart  float64 // PENDING → STOPPED, TaskFailedToStart
-	crash      float64 // RUNNING → STOPPED, EssentialContainerExited
-	unhealthy  float64 // health → UNHEALTHY
-	bad        map[string]bool
+	failStart float64 // PENDING → STOPPED, TaskFailedToStart
+	crash     float64 // RUNNING → STOPPED, EssentialContainerExited
+	unhealthy float64 // health → UNHEALTHY
+	// bad are deployments whose every task fails, and how: failStart,
+	// crash or unhealthy.
+	bad        map[string]string
 	healthWait float64 // probability a health-checked task stays UNKNOWN a step
 }
 
@@ -217,13 +219,15 @@ func (s *sim) world(dt time.Duration) {
 		case t.Desired == ecs.TaskStopped:
 			t.Last, t.StoppedAt = ecs.TaskStopped, s.now
 		case t.Last != ecs.TaskRunning:
-			if bad || s.rng.Float64() < f.failStart {
+			if bad == "failStart" || s.rng.Float64() < f.failStart {
 				t.Last, t.Desired, t.StoppedAt = ecs.TaskStopped, ecs.TaskStopped, s.now
 				t.StopCode, t.Reason = ecs.TaskStopCodeTaskFailedToStart, "CannotPullContainerError"
 				continue
 			}
 			t.Last, t.StartedAt, t.Health = ecs.TaskRunning, s.now, ecs.HealthStatusUNKNOWN
-		case s.rng.Float64() < f.crash:
+		case bad == "unhealthy":
+			t.Health = ecs.HealthStatusUNHEALTHY
+		case bad == "crash" || s.rng.Float64() < f.crash:
 			t.Last, t.Desired, t.StoppedAt = ecs.TaskStopped, ecs.TaskStopped, s.now
 			t.StopCode, t.Reason = ecs.TaskStopCodeEssentialContainerExited, "Essential container in task exited"
 		case hc && t.Health == ecs.HealthStatusUNKNOWN && s.rng.Float64() >= f.healthWait:
@@ -535,7 +539,7 @@ func TestPropertyConverges(t *testing.T) {
 func TestPropertyBoundsUnderFailures(t *testing.T) {
 	for _, daemon := range []bool{false, true} {
 		t.Run(fmt.Sprintf("daemon=%v", daemon), func(t *testing.T) {
-			for seed := range uint64(iterations / 8) {
+			for seed := range uint64(iterations / 12) {
 				rng := rand.New(rand.NewPCG(seed, 2))
 				s := randomSim(t, rng, daemon)
 				s.svc.CircuitBreaker, s.svc.Rollback = rng.IntN(2) == 0, rng.IntN(2) == 0
@@ -554,5 +558,252 @@ func TestPropertyBoundsUnderFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// steadySim makes a REPLICA service at steady state: one COMPLETED
+// deployment running desired healthy tasks over three instances in two
+// zones.
+func steadySim(t testing.TB, rng *rand.Rand, desired, minPct, maxPct int) *sim {
+	s := &sim{t: t, rng: rng, now: t0.Add(time.Hour), ids: map[string]bool{}}
+	s.svc = Service{Name: "web", Desired: desired, MinHealthyPercent: minPct, MaxPercent: maxPct}
+	d := Deployment{ID: s.newID("d"), State: ecs.DeploymentRolloutStateCOMPLETED, HealthCheck: rng.IntN(2) == 0}
+	s.svc.Deployments = []Deployment{d}
+	s.completed = &d
+	for i := range 3 {
+		s.instances = append(s.instances, simInstance{ID: fmt.Sprintf("i%02d", i), Zone: fmt.Sprintf("zone-%c", 'a'+rune(i%2))})
+	}
+	for range desired {
+		in := s.instances[s.rr%3]
+		s.rr++
+		s.tasks = append(s.tasks, Task{
+			ID: s.newID("t"), Deployment: d.ID, Instance: in.ID, Zone: in.Zone,
+			Last: ecs.TaskRunning, Desired: ecs.TaskRunning, Health: ecs.HealthStatusHEALTHY,
+			CreatedAt: s.now.Add(-time.Hour), StartedAt: s.now.Add(-time.Hour),
+		})
+	}
+	return s
+}
+
+// deploy makes a new PRIMARY deployment, as UpdateService does.
+func (s *sim) deploy(hc bool) string {
+	d := Deployment{ID: s.newID("d"), State: ecs.DeploymentRolloutStateINPROGRESS, HealthCheck: hc}
+	s.svc.Deployments = append([]Deployment{d}, s.svc.Deployments...)
+	return d.ID
+}
+
+// Property 5: tasks on a draining instance are replaced on the others
+// first, within the bounds (checked by step), and none is left there.
+func TestPropertyDraining(t *testing.T) {
+	for seed := range uint64(iterations / 3) {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		s := steadySim(t, rng, 1+rng.IntN(20), rng.IntN(101), 100+rng.IntN(101))
+		drain := &s.instances[rng.IntN(3)]
+		drain.Draining = true
+		s.faults.healthWait = 0.3
+		onDrain := 0
+		for _, task := range s.tasks {
+			if task.Instance == drain.ID {
+				onDrain++
+			}
+		}
+		minHealthy, maxTotal := s.limits()
+		p := s.step()
+		// The first plan starts replacements as far as the maximum allows,
+		// and stops healthy tasks there only down to the minimum.
+		if want := min(onDrain, maxTotal-s.svc.Desired); want > 0 && (p.Start == nil || p.Start.Count != want) {
+			t.Fatalf("seed %d: %d tasks draining, room for %d: start %+v", seed, onDrain, maxTotal-s.svc.Desired, p.Start)
+		}
+		if len(p.Stop) > max(s.svc.Desired-minHealthy, 0) {
+			t.Fatalf("seed %d: %d stops with %d healthy and minimum %d", seed, len(p.Stop), s.svc.Desired, minHealthy)
+		}
+		for range 200 {
+			if s.converged(p) {
+				break
+			}
+			if slices.Contains(p.Events, stuckEvent) && p.Start == nil && len(p.Stop) == 0 {
+				break
+			}
+			s.advance(p, 10*time.Second)
+			p = s.step()
+		}
+		if !p.Steady && !(s.tight() && slices.Contains(p.Events, stuckEvent)) {
+			t.Fatalf("seed %d: no steady state after draining\n%s", seed, s)
+		}
+	}
+}
+
+// backoff computes, independently of the package, when the PRIMARY may
+// next start tasks: after n attempts (tasks created together) that all
+// failed before RUNNING, FirstBackoff doubled n-1 times, at most
+// MaxBackoff, after the last of them stopped.
+func (s *sim) backoff() (retry time.Time, attempts int, delay time.Duration) {
+	var mine []Task
+	for _, t := range s.tasks {
+		if t.Deployment == s.svc.Deployments[0].ID && t.Last == ecs.TaskStopped {
+			mine = append(mine, t)
+		}
+	}
+	slices.SortStableFunc(mine, func(a, b Task) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	var last, created time.Time
+	for _, t := range mine {
+		if t.StopCode != ecs.TaskStopCodeTaskFailedToStart || !t.StartedAt.IsZero() {
+			break
+		}
+		if attempts == 0 || !t.CreatedAt.Equal(created) {
+			attempts++
+			created = t.CreatedAt
+		}
+		if t.StoppedAt.After(last) {
+			last = t.StoppedAt
+		}
+	}
+	if attempts == 0 {
+		return time.Time{}, 0, 0
+	}
+	delay = MaxBackoff
+	if attempts < 20 {
+		delay = min(FirstBackoff<<(attempts-1), MaxBackoff)
+	}
+	return last.Add(delay), attempts, delay
+}
+
+// Property 6, without the circuit breaker: a deployment whose tasks never
+// start is never FAILED, and its start attempts are spaced by the
+// back-off, up to MaxBackoff; tasks that run and then crash are replaced
+// at once.
+func TestPropertyBackoff(t *testing.T) {
+	for seed := range uint64(iterations / 20) {
+		rng := rand.New(rand.NewPCG(seed, 6))
+		s := steadySim(t, rng, 1+rng.IntN(10), rng.IntN(101), 100+rng.IntN(101))
+		mode := []string{"failStart", "crash"}[rng.IntN(2)]
+		s.faults.bad = map[string]string{s.deploy(false): mode}
+		if s.tight() {
+			if p := s.step(); !slices.Contains(p.Events, stuckEvent) {
+				t.Fatalf("seed %d: tight configuration, no stuck event", seed)
+			}
+			continue
+		}
+		maxDelay := time.Duration(0)
+		for range 40 {
+			retry, n, delay := s.backoff()
+			maxDelay = max(maxDelay, delay)
+			p := s.step()
+			for _, r := range p.Rollouts {
+				if r.State == ecs.DeploymentRolloutStateFAILED {
+					t.Fatalf("seed %d: FAILED without a circuit breaker", seed)
+				}
+			}
+			switch {
+			case mode == "crash":
+				if p.Start == nil && s.liveCount() < s.svc.Desired+len(s.svc.Deployments[1:]) && s.primaryLive() < s.svc.Desired && s.liveCount() < max(s.svc.Desired*s.svc.MaxPercent/100, s.svc.Desired) {
+					t.Fatalf("seed %d: crashed tasks not replaced at once\n%s", seed, s)
+				}
+			case n > 0 && s.now.Before(retry):
+				if p.Start != nil {
+					t.Fatalf("seed %d: start at +%s before the back-off of %d attempts ends at +%s", seed, s.now.Sub(t0), n, retry.Sub(t0))
+				}
+				if !p.Wake.Equal(retry) && !(p.Wake.Before(retry) && !p.Wake.IsZero()) {
+					t.Fatalf("seed %d: wake %v, back-off ends at %v", seed, p.Wake, retry)
+				}
+				if n >= 3 && !slices.Contains(p.Events, "is unable to consistently start tasks successfully.") {
+					t.Fatalf("seed %d: %d failed attempts and no throttle event", seed, n)
+				}
+			case n > 0 && s.primaryLive() < s.svc.Desired && p.Start == nil && s.liveCount() < max(s.svc.Desired*s.svc.MaxPercent/100, s.svc.Desired):
+				t.Fatalf("seed %d: no start after the back-off ended at +%s (now +%s)", seed, retry.Sub(t0), s.now.Sub(t0))
+			}
+			s.advance(p, time.Duration(1+rng.IntN(30))*time.Second)
+		}
+		if mode == "failStart" && maxDelay != MaxBackoff {
+			t.Fatalf("seed %d: largest back-off %s, want %s", seed, maxDelay, MaxBackoff)
+		}
+	}
+}
+
+func (s *sim) primaryLive() int {
+	n := 0
+	for _, t := range s.tasks {
+		if t.Deployment == s.svc.Deployments[0].ID && t.Last != ecs.TaskStopped && t.Desired == ecs.TaskRunning {
+			n++
+		}
+	}
+	return n
+}
+
+// failures counts a deployment's failed tasks as the circuit breaker
+// should, independently of the package.
+func (s *sim) failures(dep string) int {
+	n := 0
+	for _, t := range s.tasks {
+		switch {
+		case t.Deployment != dep:
+		case t.Reason == ReasonUnhealthy:
+			n++
+		case t.Last == ecs.TaskStopped && (t.StopCode == ecs.TaskStopCodeTaskFailedToStart || t.StopCode == ecs.TaskStopCodeEssentialContainerExited):
+			n++
+		case t.Last == ecs.TaskRunning && t.Desired == ecs.TaskRunning && t.Health == ecs.HealthStatusUNHEALTHY && !s.now.Before(t.StartedAt.Add(s.svc.GracePeriod)):
+			n++
+		}
+	}
+	return n
+}
+
+// Property 6, with the circuit breaker: a deployment whose tasks keep
+// failing, however they fail, is FAILED when its failures reach the
+// threshold, then starts nothing; with rollback the service returns to
+// the last COMPLETED deployment and reaches a steady state.
+func TestPropertyCircuitBreaker(t *testing.T) {
+	for seed := range uint64(iterations / 5) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		s := steadySim(t, rng, 1+rng.IntN(20), rng.IntN(101), 100+rng.IntN(101))
+		s.svc.CircuitBreaker, s.svc.Rollback = true, rng.IntN(2) == 0
+		s.svc.GracePeriod = time.Duration(rng.IntN(3)) * 30 * time.Second
+		mode := []string{"failStart", "crash", "unhealthy"}[rng.IntN(3)]
+		bad := s.deploy(mode == "unhealthy" || rng.IntN(2) == 0)
+		s.faults.bad = map[string]string{bad: mode}
+		if s.tight() {
+			if p := s.step(); !slices.Contains(p.Events, stuckEvent) {
+				t.Fatalf("seed %d: tight configuration, no stuck event", seed)
+			}
+			continue
+		}
+		threshold := int(ecs.CircuitBreakerThreshold(int32(s.svc.Desired)))
+		failedAt, rolledBack := -1, false
+		var p *Plan
+		for i := range 400 {
+			n := s.failures(bad)
+			var state ecs.DeploymentRolloutState
+			if d := s.deployment(bad); d != nil {
+				state = d.State
+			}
+			p = s.step()
+			if got := p.FailedTasks[bad]; got != n {
+				t.Fatalf("seed %d: %d failed tasks, plan says %d", seed, n, got)
+			}
+			failing := slices.ContainsFunc(p.Rollouts, func(r Rollout) bool { return r.Deployment == bad && r.State == ecs.DeploymentRolloutStateFAILED })
+			if want := state == ecs.DeploymentRolloutStateINPROGRESS && n >= threshold; failing != want {
+				t.Fatalf("seed %d: %d failures, threshold %d: FAILED %v\n%s", seed, n, threshold, failing, s)
+			}
+			if failing {
+				failedAt = i
+				if p.RollBack != s.svc.Rollback {
+					t.Fatalf("seed %d: rollback %v with Rollback %v", seed, p.RollBack, s.svc.Rollback)
+				}
+			}
+			rolledBack = rolledBack || p.RollBack
+			if failedAt >= 0 && p.Start != nil && p.Start.Deployment == bad {
+				t.Fatalf("seed %d: start of FAILED deployment", seed)
+			}
+			if rolledBack && s.converged(p) || !s.svc.Rollback && failedAt >= 0 && i > failedAt+20 {
+				break
+			}
+			s.advance(p, time.Duration(1+rng.IntN(30))*time.Second)
+		}
+		if failedAt < 0 {
+			t.Fatalf("seed %d: %s deployment never FAILED (%d failures, threshold %d)\n%s", seed, mode, s.failures(bad), threshold, s)
+		}
+		if rolledBack && (!p.Steady || s.svc.Deployments[0].HealthCheck != s.completed.HealthCheck) {
+			t.Fatalf("seed %d: rolled back but not steady\n%s", seed, s)
+		}
 	}
 }
