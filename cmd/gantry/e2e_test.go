@@ -194,3 +194,44 @@ func TestDevTasks(t *testing.T) {
 	}
 	t.Logf("e2e/tasks.sh:\n%s", out)
 }
+
+// TestDevServices starts `gantry dev` and drives an ECS service with the
+// aws CLI through e2e/services.sh: create-service, a rolling update,
+// delete-service --force, each followed by the CLI's own waiter
+// (services-stable, services-inactive), polling every second.
+func TestDevServices(t *testing.T) {
+	testenv.RequireTool(t, awsCLI)
+	testenv.RequireDocker(t)
+	image := testenv.AppImage(t)
+	label := testenv.CleanupLabel(t)
+	bin := testenv.BuildGantry(t)
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	testenv.WriteCredentials(t, creds)
+	addr := testenv.FreeAddr(t)
+	p := testenv.StartProcess(t, bin, "dev", "--listen", addr, "--data-dir", filepath.Join(dir, "data"),
+		"--credentials-file", creds, "--container-label", testenv.TestLabel+"="+label, "--task-network", "gantry-e2e-"+label)
+	p.WaitHealthy(t, "http://"+addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "e2e", "services.sh"))
+	cmd.Env = append(withoutAWSEnv(os.Environ()),
+		"GANTRY_ENDPOINT=http://"+addr,
+		"IMAGE="+image,
+		"AWS="+awsCLI,
+		"AWS_ACCESS_KEY_ID="+testenv.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+testenv.SecretAccessKey,
+		"AWS_DEFAULT_REGION="+testenv.Region,
+		"WAITER_DELAY=1",
+		"HOME="+t.TempDir(), // no user configuration or models of its own interfere
+	)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("e2e/services.sh: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "e2e: ok") {
+		t.Fatalf("e2e/services.sh exited 0 without \"e2e: ok\":\n%s", out)
+	}
+	t.Logf("e2e/services.sh in %s:\n%s", time.Since(start).Round(time.Millisecond), out)
+}
