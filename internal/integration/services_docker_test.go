@@ -245,24 +245,55 @@ func TestServiceCircuitBreakerRollbackDocker(t *testing.T) {
 
 	start := time.Now()
 	failing := aws.ToString(d.updateService(&ecs.UpdateServiceInput{Service: aws.String("web"), TaskDefinition: aws.String(bad)}).Deployments[0].Id)
+	// The FAILED deployment stays listed only while its last tasks stop,
+	// which may be a moment: look often.
+	var mu sync.Mutex
 	var sawFailed, sawRollback bool
 	var failedAfter time.Duration
+	var failedReason string
 	rollbackReason := "ECS deployment circuit breaker: rolling back to deploymentId " + completed + "."
-	s := d.waitService("web", 2*time.Minute, "steady state after the rollback", func(s types.Service) bool {
+	look := func(s types.Service) {
+		mu.Lock()
+		defer mu.Unlock()
 		for _, dep := range s.Deployments {
 			if aws.ToString(dep.Id) == failing && dep.RolloutState == types.DeploymentRolloutStateFailed && !sawFailed {
-				sawFailed, failedAfter = true, time.Since(start)
+				sawFailed, failedAfter, failedReason = true, time.Since(start), aws.ToString(dep.RolloutStateReason)
 				t.Logf("failed deployment: %d failed tasks, %q", dep.FailedTasks, aws.ToString(dep.RolloutStateReason))
 			}
 			if aws.ToString(dep.Status) == "PRIMARY" && aws.ToString(dep.Id) != failing && aws.ToString(dep.Id) != completed {
 				sawRollback = sawRollback || aws.ToString(dep.RolloutStateReason) == rollbackReason
 			}
 		}
+	}
+	stopLooking, looked := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(looked)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if s, err := d.service(ctx, "web"); err == nil {
+				look(s)
+			}
+			cancel()
+			select {
+			case <-stopLooking:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	s := d.waitService("web", 2*time.Minute, "steady state after the rollback", func(s types.Service) bool {
+		look(s)
 		return steady(s) && aws.ToString(s.Deployments[0].Id) != failing && aws.ToString(s.Deployments[0].Id) != completed
 	})
+	close(stopLooking)
+	<-looked
 	t.Logf("UpdateService to a crashing revision → FAILED after %s, → steady on the rollback after %s", failedAfter.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	if !sawFailed {
 		t.Errorf("never saw deployment %s with rolloutState FAILED", failing)
+	} else if want := "ECS deployment circuit breaker: tasks failed to start."; failedReason != want {
+		// ECS's text, as users see it (aws/containers-roadmap#1488), also
+		// for tasks that started and then failed.
+		t.Errorf("failed deployment's rolloutStateReason = %q, want %q", failedReason, want)
 	}
 	if !sawRollback {
 		t.Errorf("never saw a PRIMARY deployment with rolloutStateReason %q", rollbackReason)
@@ -273,8 +304,13 @@ func TestServiceCircuitBreakerRollbackDocker(t *testing.T) {
 	if aws.ToString(s.TaskDefinition) != good {
 		t.Errorf("the service's taskDefinition is %s after the rollback, want %s", aws.ToString(s.TaskDefinition), good)
 	}
-	if eventIndex(s, "(deployment "+failing+")") < 0 {
-		t.Errorf("no event tells of the failed deployment %s:\n%s", failing, showService(s))
+	t.Logf("after the rollback:\n%s", showService(s))
+	// Newest first: the rollback follows the failure.
+	failedAt, rollingBackAt := eventIndex(s, "(deployment "+failing+")"), eventIndex(s, "rolling back to deployment "+completed)
+	if failedAt < 0 || rollingBackAt < 0 {
+		t.Errorf("no events tell of the failed deployment %s and the rollback to %s:\n%s", failing, completed, showService(s))
+	} else if rollingBackAt > failedAt {
+		t.Errorf("the events tell the rollback (%q) before the failure it answers (%q)", aws.ToString(s.Events[rollingBackAt].Message), aws.ToString(s.Events[failedAt].Message))
 	}
 	for _, task := range d.liveTasks("web") {
 		if aws.ToString(task.TaskDefinitionArn) != good || !healthyTask(task) {
@@ -454,7 +490,7 @@ type failedRequest struct {
 
 func hammer(w *watcher, interval time.Duration) *hammerer {
 	h := &hammerer{stop: make(chan struct{}), done: make(chan struct{})}
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: 3 * time.Second}
 	go func() {
 		defer close(h.done)
 		tick := time.NewTicker(interval)
