@@ -46,12 +46,7 @@ func (o *APIOptions) setDefaults() error {
 	if o.Families == 0 {
 		o.Families = 8
 	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	outputDefaults(&o.Out, &o.Logger)
 	switch {
 	case o.Clients < 0 || o.Families < 0 || o.Duration < 0:
 		return errors.New("clients, families and duration must be positive")
@@ -144,3 +139,14 @@ func (r *APIResult) keyValues() string {
 }
 
 func mb(bytes uint64) float64 { return float64(bytes) / (1 << 20) }
+
+// outputDefaults makes an unset report writer discard the report and an
+// unset logger discard the log.
+func outputDefaults(out *io.Writer, log **slog.Logger) {
+	if *out == nil {
+		*out = io.Discard
+	}
+	if *log == nil {
+		*log = slog.New(slog.DiscardHandler)
+	}
+}

@@ -61,23 +61,13 @@ type ScaleOptions struct {
 }
 
 func (o *ScaleOptions) setDefaults() error {
-	o.Concurrency = cmp.Or(o.Concurrency, 32)
-	o.Zones = cmp.Or(o.Zones, 3)
-	o.Stall = cmp.Or(o.Stall, 2*time.Minute)
-	o.Region = cmp.Or(o.Region, "us-east-1")
-	if o.Out == nil {
-		o.Out = io.Discard
+	if err := fleetDefaults(&o.Concurrency, &o.Zones, &o.Stall, &o.Region, &o.Out, &o.Logger); err != nil {
+		return err
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	switch {
-	case o.Instances < 1 || o.Tasks < 1:
+	if o.Instances < 1 || o.Tasks < 1 {
 		return errors.New("instances and tasks must be at least 1")
-	case o.Concurrency < 1 || o.Zones < 1 || o.Stall < 0:
-		return errors.New("concurrency, zones and stall must be positive")
 	}
-	perHost := min(simCPUs*1024/scaleTaskCPU, simMemoryMiB/scaleTaskMemory)
+	perHost := tasksPerHost()
 	if o.Tasks > o.Instances*perHost {
 		return fmt.Errorf("%d tasks of %d CPU units and %d MiB cannot fit on %d instances of %d vCPU and %d MiB "+
 			"(%d tasks each, %d in all); use at least %d instances",
@@ -128,23 +118,13 @@ func RunScale(ctx context.Context, opts ScaleOptions) (*ScaleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Two descriptors per connection (both ends are here): a long poll
-	// per agent, the clients, and some for etcd and the rest.
-	if err := raiseFileLimit(uint64(2*(opts.Instances+opts.Concurrency+registerConcurrency) + 512)); err != nil {
-		return nil, err
-	}
-	// Goroutines inherit profiler labels: everything the server starts
-	// (HTTP connections, etcd, the store's watches) shows as role=server.
-	var env *localServer
-	pprof.Do(ctx, pprof.Labels("role", "server"), func(ctx context.Context) {
-		env, err = startLocalServer(ctx, opts.Region, opts.Logger)
-	})
+	env, err := startFleetServer(ctx, opts.Instances, opts.Concurrency, opts.Region, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
 	defer env.close()
 	admin := env.target.clients(1, opts.Region)[0]
-	if err := setUpCluster(ctx, admin); err != nil {
+	if err := setUpCluster(ctx, admin, scaleCluster, scaleFamily, nil); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(opts.Out, "gantry bench scale: %d instances (sim, %d vCPU, %d MiB) in %d zones, %d tasks (%d CPU, %d MiB), %d clients, strategy %s, %s\n",
@@ -156,7 +136,7 @@ func RunScale(ctx context.Context, opts ScaleOptions) (*ScaleResult, error) {
 		return nil, err
 	}
 	defer f.close(opts.Out)
-	if res.Registration, err = register(ctx, opts, f, admin); err != nil {
+	if res.Registration, err = register(ctx, opts.Out, f, admin, scaleCluster, opts.Stall); err != nil {
 		return nil, err
 	}
 	if err := runTasks(ctx, opts, env, f, strategy, res); err != nil {
@@ -177,21 +157,58 @@ func RunScale(ctx context.Context, opts ScaleOptions) (*ScaleResult, error) {
 	return res, nil
 }
 
+// fleetDefaults fills in the settings the scale and services runs share
+// where they are unset, and checks them.
+func fleetDefaults(concurrency, zones *int, stall *time.Duration, region *string, out *io.Writer, log **slog.Logger) error {
+	*concurrency = cmp.Or(*concurrency, 32)
+	*zones = cmp.Or(*zones, 3)
+	*stall = cmp.Or(*stall, 2*time.Minute)
+	*region = cmp.Or(*region, "us-east-1")
+	outputDefaults(out, log)
+	if *concurrency < 1 || *zones < 1 || *stall < 0 {
+		return errors.New("concurrency, zones and stall must be positive")
+	}
+	return nil
+}
+
+// tasksPerHost is how many of the scale and services runs' tasks a
+// simulated host holds.
+func tasksPerHost() int { return min(simCPUs*1024/scaleTaskCPU, simMemoryMiB/scaleTaskMemory) }
+
+// startFleetServer starts the in-process server a fleet of instances
+// agents and clients signed clients will talk to, first making room for
+// their connections. Goroutines inherit profiler labels: everything the
+// server starts (HTTP connections, etcd, the store's watches, its
+// controllers) shows as role=server.
+func startFleetServer(ctx context.Context, instances, clients int, region string, log *slog.Logger) (env *localServer, err error) {
+	// Two descriptors per connection (both ends are here): a long poll
+	// per agent, the clients, and some for etcd and the rest.
+	if err := raiseFileLimit(uint64(2*(instances+clients+registerConcurrency) + 512)); err != nil {
+		return nil, err
+	}
+	pprof.Do(ctx, pprof.Labels("role", "server"), func(ctx context.Context) {
+		env, err = startLocalServer(ctx, region, log)
+	})
+	return env, err
+}
+
 // setUpCluster creates the cluster and the task definition: a container
-// that runs until stopped ("sleep infinity" is no sim script that ends).
-func setUpCluster(ctx context.Context, c *ecs.Client) error {
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(scaleCluster)}); err != nil {
+// that runs until stopped ("sleep infinity" is no sim script that ends),
+// with the health check hc when it is not nil.
+func setUpCluster(ctx context.Context, c *ecs.Client, cluster, family string, hc *types.HealthCheck) error {
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
 		return fmt.Errorf("create cluster: %w", err)
 	}
 	_, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String(scaleFamily),
+		Family: aws.String(family),
 		ContainerDefinitions: []types.ContainerDefinition{{
-			Name:      aws.String("app"),
-			Image:     aws.String("bench/app:1"),
-			Essential: aws.Bool(true),
-			Cpu:       scaleTaskCPU,
-			Memory:    aws.Int32(scaleTaskMemory),
-			Command:   []string{"sleep", "infinity"},
+			Name:        aws.String("app"),
+			Image:       aws.String("bench/app:1"),
+			Essential:   aws.Bool(true),
+			Cpu:         scaleTaskCPU,
+			Memory:      aws.Int32(scaleTaskMemory),
+			Command:     []string{"sleep", "infinity"},
+			HealthCheck: hc,
 		}},
 	})
 	if err != nil {
@@ -202,19 +219,19 @@ func setUpCluster(ctx context.Context, c *ecs.Client) error {
 
 // register starts the fleet and waits until every agent registered and
 // is connected.
-func register(ctx context.Context, opts ScaleOptions, f *fleet, admin *ecs.Client) (time.Duration, error) {
+func register(ctx context.Context, out io.Writer, f *fleet, admin *ecs.Client, cluster string, stall time.Duration) (time.Duration, error) {
 	start := time.Now()
-	err := f.start(ctx, opts.Stall, func(n int) {
-		fmt.Fprintf(opts.Out, "  +%5.1fs  registered %d/%d\n", time.Since(start).Seconds(), n, opts.Instances)
+	err := f.start(ctx, stall, func(n int) {
+		fmt.Fprintf(out, "  +%5.1fs  registered %d/%d\n", time.Since(start).Seconds(), n, len(f.agents))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("register agents: %w", err)
 	}
-	if err := f.waitConnected(ctx, admin, scaleCluster, opts.Stall); err != nil {
+	if err := f.waitConnected(ctx, admin, cluster, stall); err != nil {
 		return 0, err
 	}
 	d := time.Since(start)
-	fmt.Fprintf(opts.Out, "registration: %d instances registered and connected in %.1fs\n", opts.Instances, d.Seconds())
+	fmt.Fprintf(out, "registration: %d instances registered and connected in %.1fs\n", len(f.agents), d.Seconds())
 	return d, nil
 }
 
@@ -408,7 +425,7 @@ func (s *submission) watch(ctx context.Context, c *ecs.Client, f *fleet, done <-
 		t0 := time.Now()
 		var running, pending int
 		err := retryRead(ctx, func(ctx context.Context) (err error) {
-			running, pending, err = clusterTasks(ctx, c)
+			running, pending, err = clusterTasks(ctx, c, scaleCluster)
 			return err
 		})
 		now := time.Now()
@@ -463,15 +480,15 @@ func isClosed(ch <-chan struct{}) bool {
 	}
 }
 
-func clusterTasks(ctx context.Context, c *ecs.Client) (running, pending int, err error) {
+func clusterTasks(ctx context.Context, c *ecs.Client, cluster string) (running, pending int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, scaleCallTimeout)
 	defer cancel()
-	out, err := c.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{scaleCluster}})
+	out, err := c.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{cluster}})
 	if err != nil {
 		return 0, 0, err
 	}
 	if len(out.Clusters) != 1 {
-		return 0, 0, fmt.Errorf("cluster %s not found", scaleCluster)
+		return 0, 0, fmt.Errorf("cluster %s not found", cluster)
 	}
 	return int(out.Clusters[0].RunningTasksCount), int(out.Clusters[0].PendingTasksCount), nil
 }

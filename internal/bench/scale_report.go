@@ -22,54 +22,20 @@ import (
 // the watch is a sum, this checks each task.
 func verify(ctx context.Context, clients []*ecs.Client, out io.Writer, res *ScaleResult) error {
 	start := time.Now()
-	chunks := make(chan []string)
-	go func() {
-		defer close(chunks)
-		for chunk := range slices.Chunk(res.placed, 100) {
-			select {
-			case chunks <- chunk:
-			case <-ctx.Done():
-				return
+	others := map[string]int{} // lastStatus of the tasks not RUNNING
+	var example *types.Task    // one of them, for the report
+	err := describeAll(ctx, clients, scaleCluster, res.placed, func(t *types.Task) {
+		if st := aws.ToString(t.LastStatus); st == "RUNNING" {
+			res.Running++
+		} else {
+			others[st]++
+			if example == nil {
+				example = t
 			}
 		}
-	}()
-	var (
-		mu       sync.Mutex
-		others   = map[string]int{} // lastStatus of the tasks not RUNNING
-		example  *types.Task        // one of them, for the report
-		firstErr error
-	)
-	var wg sync.WaitGroup
-	for _, c := range clients {
-		wg.Go(func() {
-			for chunk := range chunks {
-				var resp *ecs.DescribeTasksOutput
-				err := retryRead(ctx, func(ctx context.Context) (err error) {
-					resp, err = c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(scaleCluster), Tasks: chunk})
-					return err
-				})
-				mu.Lock()
-				firstErr = cmp.Or(firstErr, err)
-				if err == nil {
-					for _, t := range resp.Tasks {
-						if st := aws.ToString(t.LastStatus); st == "RUNNING" {
-							res.Running++
-						} else {
-							others[st]++
-							if example == nil {
-								example = &t
-							}
-						}
-					}
-					others["MISSING"] += len(resp.Failures)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("verify: describe tasks: %w", firstErr)
+	}, func(n int) { others["MISSING"] += n })
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
 	}
 	res.NotRunning = len(res.placed) - res.Running
 	fmt.Fprintf(out, "verified: %d/%d placed tasks RUNNING by DescribeTasks (%.1fs)", res.Running, len(res.placed), time.Since(start).Seconds())
@@ -81,6 +47,69 @@ func verify(ctx context.Context, clients []*ecs.Client, out io.Writer, res *Scal
 		fmt.Fprintf(out, "  e.g. %s\n", describeTask(example))
 	}
 	return nil
+}
+
+// describeAll describes the tasks arns of cluster, 100 to a call, from
+// len(clients) workers. It hands each task to seen and the number of
+// unknown ARNs to missing, one call at a time.
+func describeAll(ctx context.Context, clients []*ecs.Client, cluster string, arns []string, seen func(*types.Task), missing func(int)) error {
+	var mu sync.Mutex
+	err := eachChunk(ctx, clients, arns, 100, func(ctx context.Context, c *ecs.Client, chunk []string) error {
+		var resp *ecs.DescribeTasksOutput
+		err := retryRead(ctx, func(ctx context.Context) (err error) {
+			resp, err = c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: chunk})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range resp.Tasks {
+			seen(&resp.Tasks[i])
+		}
+		missing(len(resp.Failures))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("describe tasks: %w", err)
+	}
+	return nil
+}
+
+// eachChunk calls fn on every chunk of up to size items from len(clients)
+// workers, each with its own client, and returns the first error once
+// all are done (or ctx's error, when it ended first).
+func eachChunk(ctx context.Context, clients []*ecs.Client, items []string, size int, fn func(context.Context, *ecs.Client, []string) error) error {
+	chunks := make(chan []string)
+	go func() {
+		defer close(chunks)
+		for chunk := range slices.Chunk(items, size) {
+			select {
+			case chunks <- chunk:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for _, c := range clients {
+		wg.Go(func() {
+			for chunk := range chunks {
+				if err := fn(ctx, c, chunk); err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return cmp.Or(firstErr, ctx.Err())
 }
 
 // describeTask is one line on a task that is not RUNNING: enough to tell

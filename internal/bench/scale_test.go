@@ -25,7 +25,18 @@ func TestRunScaleSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunScale: %v", err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	checkLastLine(t, out.String(), []string{"seconds", "tasks_per_sec", "runtask_p50_ms", "runtask_p99_ms", "rss_mb", "etcd_mb"},
+		map[string]float64{"tasks": 30, "instances": 3, "failures": 0, "running": 30, "not_running": 0})
+	if res.Placed != 30 || res.Running != 30 || res.RunTask.Requests != 3 || res.RunTask.Errors != 0 {
+		t.Errorf("result: placed %d running %d, RunTask %+v; want 30 placed and RUNNING in 3 calls", res.Placed, res.Running, res.RunTask)
+	}
+}
+
+// checkLastLine checks that the report's last line is key=number pairs
+// that hold every key of has and the values of want.
+func checkLastLine(t *testing.T, report string, has []string, want map[string]float64) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(report), "\n")
 	kv := map[string]float64{}
 	for field := range strings.FieldsSeq(lines[len(lines)-1]) {
 		k, v, ok := strings.Cut(field, "=")
@@ -35,19 +46,15 @@ func TestRunScaleSmall(t *testing.T) {
 		}
 		kv[k] = n
 	}
-	for _, key := range []string{"seconds", "tasks_per_sec", "runtask_p50_ms", "runtask_p99_ms", "rss_mb", "etcd_mb"} {
+	for _, key := range has {
 		if _, ok := kv[key]; !ok {
 			t.Errorf("last line lacks %s=", key)
 		}
 	}
-	want := map[string]float64{"tasks": 30, "instances": 3, "failures": 0, "running": 30, "not_running": 0}
 	for k, v := range want {
 		if kv[k] != v {
 			t.Errorf("last line: %s=%v, want %v", k, kv[k], v)
 		}
-	}
-	if res.Placed != 30 || res.Running != 30 || res.RunTask.Requests != 3 || res.RunTask.Errors != 0 {
-		t.Errorf("result: placed %d running %d, RunTask %+v; want 30 placed and RUNNING in 3 calls", res.Placed, res.Running, res.RunTask)
 	}
 }
 
