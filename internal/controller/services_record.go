@@ -34,6 +34,11 @@ func (c *Services) record(ctx context.Context, key string, plan *reconcile.Plan,
 		for _, msg := range events {
 			changed = addEvent(&rec.Service, "(service "+rec.Service.ServiceName+") "+msg, now) || changed
 		}
+		// The rollback comes after the failure that caused it is told.
+		if plan.RollBack && rec.Completed != nil && !plan.Inactive {
+			c.rollBack(rec, ecs.At(now))
+			changed = true
+		}
 		if !changed {
 			return errUnchanged
 		}
@@ -92,10 +97,6 @@ func (c *Services) applyPlan(rec *store.ServiceRecord, plan *reconcile.Plan, now
 		s.Deployments = slices.DeleteFunc(s.Deployments, func(d ecs.Deployment) bool {
 			return d.Status != "PRIMARY" && slices.Contains(plan.Drop, d.Id)
 		})
-		changed = true
-	}
-	if plan.RollBack && rec.Completed != nil {
-		c.rollBack(rec, at)
 		changed = true
 	}
 	return changed

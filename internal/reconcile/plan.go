@@ -96,7 +96,8 @@ func (p *planner) breakerTripped(d *Deployment) bool {
 	}
 	p.out.Rollouts = append(p.out.Rollouts, Rollout{
 		Deployment: d.ID, State: ecs.DeploymentRolloutStateFAILED,
-		Reason: fmt.Sprintf("ECS deployment circuit breaker: %d tasks failed (threshold %d).", n, threshold),
+		// ECS's wording, which tools match on, whatever the failures were.
+		Reason: "ECS deployment circuit breaker: tasks failed to start.",
 	})
 	p.event("(deployment %s) deployment failed: %d tasks failed to start or stopped after starting.", d.ID, n)
 	if p.s.Rollback && p.s.CanRollBack {

@@ -281,7 +281,7 @@ func TestNext(t *testing.T) {
 				task("n2", "new", 0, failedToStart(failedAt, failedAt)),
 				task("n3", "new", 0, failedToStart(failedAt, failedAt))),
 			want: Plan{
-				Rollouts: []Rollout{{Deployment: "new", State: failedDep, Reason: "ECS deployment circuit breaker: 3 tasks failed (threshold 3)."}},
+				Rollouts: []Rollout{{Deployment: "new", State: failedDep, Reason: "ECS deployment circuit breaker: tasks failed to start."}},
 				RollBack: true,
 				Events:   []string{"(deployment new) deployment failed: 3 tasks failed to start or stopped after starting."},
 			},
@@ -294,7 +294,7 @@ func TestNext(t *testing.T) {
 				task("n2", "new", 0, failedToStart(failedAt, failedAt)),
 				task("n3", "new", 0, failedToStart(failedAt, failedAt))),
 			want: Plan{
-				Rollouts: []Rollout{{Deployment: "new", State: failedDep, Reason: "ECS deployment circuit breaker: 3 tasks failed (threshold 3)."}},
+				Rollouts: []Rollout{{Deployment: "new", State: failedDep, Reason: "ECS deployment circuit breaker: tasks failed to start."}},
 				Events:   []string{"(deployment new) deployment failed: 3 tasks failed to start or stopped after starting."},
 			},
 		},
@@ -306,7 +306,7 @@ func TestNext(t *testing.T) {
 				task("n2", "new", 0, failedToStart(failedAt, failedAt)),
 				task("n3", "new", time.Hour, health(ecs.HealthStatusUNHEALTHY))),
 			want: Plan{
-				Rollouts: []Rollout{{Deployment: "new", State: failedDep, Reason: "ECS deployment circuit breaker: 3 tasks failed (threshold 3)."}},
+				Rollouts: []Rollout{{Deployment: "new", State: failedDep, Reason: "ECS deployment circuit breaker: tasks failed to start."}},
 				Events:   []string{"(deployment new) deployment failed: 3 tasks failed to start or stopped after starting."},
 			},
 		},
