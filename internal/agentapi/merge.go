@@ -28,9 +28,7 @@ func merge(rec *store.TaskRecord, obs agentproto.TaskState, now time.Time) bool 
 	if ecs.TaskStatusRank(obs.LastStatus) > ecs.TaskStatusRank(t.LastStatus) {
 		t.LastStatus = obs.LastStatus
 	}
-	if obs.HealthStatus != "" {
-		t.HealthStatus = obs.HealthStatus
-	}
+	mergeHealth(&t.HealthStatus, obs.HealthStatus)
 	setOnce(&t.PullStartedAt, obs.PullStartedAt)
 	setOnce(&t.PullStoppedAt, obs.PullStoppedAt)
 	setOnce(&t.StartedAt, obs.StartedAt)
@@ -104,9 +102,7 @@ func mergeContainers(t *ecs.Task, observed []ecs.Container) {
 		if o.ImageDigest != "" {
 			c.ImageDigest = o.ImageDigest
 		}
-		if o.HealthStatus != "" {
-			c.HealthStatus = o.HealthStatus
-		}
+		mergeHealth(&c.HealthStatus, o.HealthStatus)
 		if len(o.NetworkBindings) > 0 || c.LastStatus == ecs.TaskStopped {
 			c.NetworkBindings = o.NetworkBindings
 		}
@@ -230,4 +226,15 @@ func (s *Server) recordEach(ctx context.Context, hostID string, tasks []*observe
 		}
 	}
 	return nil
+}
+
+// mergeHealth takes an observed health status, except that a verdict
+// (HEALTHY or UNHEALTHY) never goes back to UNKNOWN: a health check does
+// not, so such a report is an older one that arrived late, and taking it
+// would hold a service's rollout back until the next change.
+func mergeHealth(cur *ecs.HealthStatus, obs ecs.HealthStatus) {
+	if obs == "" || obs == ecs.HealthStatusUNKNOWN && *cur != "" && *cur != ecs.HealthStatusUNKNOWN {
+		return
+	}
+	*cur = obs
 }

@@ -72,3 +72,18 @@ func TestMergeSelfStop(t *testing.T) {
 		t.Errorf("task = desired %s code %s stoppingAt %v", rec.Task.DesiredStatus, rec.Task.StopCode, rec.Task.StoppingAt)
 	}
 }
+
+// A late report of UNKNOWN does not undo a health verdict.
+func TestMergeKeepsHealthVerdict(t *testing.T) {
+	rec := &store.TaskRecord{Task: ecs.Task{LastStatus: ecs.TaskRunning, HealthStatus: ecs.HealthStatusHEALTHY,
+		Containers: []ecs.Container{{Name: "main", LastStatus: ecs.TaskRunning, HealthStatus: ecs.HealthStatusHEALTHY}}}}
+	merge(rec, agentproto.TaskState{LastStatus: ecs.TaskRunning, HealthStatus: ecs.HealthStatusUNKNOWN,
+		Containers: []ecs.Container{{Name: "main", LastStatus: ecs.TaskRunning, HealthStatus: ecs.HealthStatusUNKNOWN}}}, time.Now())
+	if rec.Task.HealthStatus != ecs.HealthStatusHEALTHY || rec.Task.Containers[0].HealthStatus != ecs.HealthStatusHEALTHY {
+		t.Errorf("health = %s / %s after a late UNKNOWN, want HEALTHY", rec.Task.HealthStatus, rec.Task.Containers[0].HealthStatus)
+	}
+	merge(rec, agentproto.TaskState{LastStatus: ecs.TaskRunning, HealthStatus: ecs.HealthStatusUNHEALTHY}, time.Now())
+	if rec.Task.HealthStatus != ecs.HealthStatusUNHEALTHY {
+		t.Errorf("health = %s, want UNHEALTHY", rec.Task.HealthStatus)
+	}
+}
