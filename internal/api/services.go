@@ -339,25 +339,20 @@ func (a *API) newDeployment(s *ecs.Service, now ecs.Timestamp) ecs.Deployment {
 	return d
 }
 
-// deploymentNumber is the numeric part of a deployment ID, which names
-// its service deployment and revision.
-func deploymentNumber(id string) string { return strings.TrimPrefix(id, "ecs-svc/") }
-
 // startHistory records dep, the service's new PRIMARY deployment, as an
 // IN_PROGRESS service deployment; one still in progress is stopped, as
 // the newer one replaces it.
 func (a *API) startHistory(rec *store.ServiceRecord, dep *ecs.Deployment, now ecs.Timestamp) {
 	s := &rec.Service
-	num := deploymentNumber(dep.Id)
 	sd := ecs.ServiceDeployment{
-		ServiceDeploymentArn: a.arns.ServiceDeployment(rec.Cluster, s.ServiceName, num),
+		ServiceDeploymentArn: a.arns.ServiceDeployment(rec.Cluster, s.ServiceName, dep.Id),
 		ServiceArn:           s.ServiceArn,
 		ClusterArn:           s.ClusterArn,
 		CreatedAt:            now,
 		StartedAt:            now,
 		UpdatedAt:            now,
 		TargetServiceRevision: &ecs.ServiceRevisionSummary{
-			Arn:                a.arns.ServiceRevision(rec.Cluster, s.ServiceName, num),
+			Arn:                a.arns.ServiceRevision(rec.Cluster, s.ServiceName, dep.Id),
 			RequestedTaskCount: dep.DesiredCount,
 		},
 		Status:                  ecs.ServiceDeploymentStatusINPROGRESS,
@@ -381,7 +376,7 @@ func (a *API) startHistory(rec *store.ServiceRecord, dep *ecs.Deployment, now ec
 			continue
 		}
 		sd.SourceServiceRevisions = append(sd.SourceServiceRevisions, ecs.ServiceRevisionSummary{
-			Arn:                a.arns.ServiceRevision(rec.Cluster, s.ServiceName, deploymentNumber(old.Id)),
+			Arn:                a.arns.ServiceRevision(rec.Cluster, s.ServiceName, old.Id),
 			RequestedTaskCount: old.DesiredCount,
 		})
 	}

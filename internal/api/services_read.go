@@ -62,7 +62,7 @@ func (a *API) serviceView(rec *store.ServiceRecord, withTags bool) *ecs.Service 
 			d.DesiredCount = live[d.Id]
 		}
 		v.CurrentServiceRevisions = append(v.CurrentServiceRevisions, ecs.ServiceCurrentRevisionSummary{
-			Arn:                a.arns.ServiceRevision(rec.Cluster, v.ServiceName, deploymentNumber(d.Id)),
+			Arn:                a.arns.ServiceRevision(rec.Cluster, v.ServiceName, d.Id),
 			RequestedTaskCount: d.DesiredCount,
 			RunningTaskCount:   d.RunningCount,
 			PendingTaskCount:   d.PendingCount,

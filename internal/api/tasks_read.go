@@ -111,29 +111,10 @@ func (a *API) StopTask(ctx context.Context, req *ecs.StopTaskRequest) (*ecs.Stop
 	if it == nil {
 		return nil, invalidParameter("The referenced task was not found.")
 	}
-	hostGone := a.hostGone(it.Value.HostID)
+	hostGone := a.store.HostGone(it.Value.HostID)
 	rec, err := a.store.Tasks.Update(ctx, it.Key, func(rec *store.TaskRecord) error {
-		t := &rec.Task
-		if t.LastStatus == ecs.TaskStopped || t.DesiredStatus == ecs.TaskStopped && t.StopCode != "" {
-			return nil
-		}
-		now := ecs.At(a.now())
-		t.DesiredStatus = ecs.TaskStopped
-		t.StopCode, t.StoppedReason = ecs.TaskStopCodeUserInitiated, req.Reason
-		if t.StoppedReason == "" {
-			t.StoppedReason = "Task stopped by user"
-		}
-		if t.StoppingAt.IsZero() {
-			t.StoppingAt = now
-		}
-		if hostGone {
-			// No agent will ever report on it: it is stopped now.
-			t.LastStatus, t.StoppedAt, t.ExecutionStoppedAt = ecs.TaskStopped, now, now
-			for i := range t.Containers {
-				t.Containers[i].LastStatus = ecs.TaskStopped
-			}
-		}
-		t.Version++
+		reason := cmp.Or(req.Reason, "Task stopped by user")
+		rec.RequestStop(ecs.TaskStopCodeUserInitiated, reason, ecs.At(a.now()), hostGone)
 		return nil
 	})
 	if err != nil {
@@ -142,15 +123,6 @@ func (a *API) StopTask(ctx context.Context, req *ecs.StopTaskRequest) (*ecs.Stop
 	task := rec.Task
 	task.Tags = nil
 	return &ecs.StopTaskResponse{Task: &task}, nil
-}
-
-// hostGone reports whether a task's host was deregistered or removed.
-func (a *API) hostGone(id string) bool {
-	if _, ok := a.store.Capacity.Get(id); ok {
-		return false
-	}
-	items := a.store.Instances.By(store.ByID, id)
-	return len(items) == 0 || items[0].Value.Instance.Status == statusInactive
 }
 
 // DescribeTasks describes up to 100 tasks of a cluster; unknown ones come

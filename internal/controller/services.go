@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"time"
 
@@ -104,15 +105,7 @@ func NewServices(opts ServicesOptions) *Services {
 // instanceMatters reports whether an instance changed in a way services
 // see: its status, its agent's connection, or its attributes.
 func instanceMatters(a, b *ecs.ContainerInstance) bool {
-	if a.Status != b.Status || a.AgentConnected != b.AgentConnected || len(a.Attributes) != len(b.Attributes) {
-		return true
-	}
-	for i := range a.Attributes {
-		if a.Attributes[i] != b.Attributes[i] {
-			return true
-		}
-	}
-	return false
+	return a.Status != b.Status || a.AgentConnected != b.AgentConnected || !slices.Equal(a.Attributes, b.Attributes)
 }
 
 func (c *Services) remember(key, cluster string) {
@@ -138,10 +131,7 @@ func (c *Services) mark(key string) {
 	c.mu.Lock()
 	c.dirty[key] = true
 	c.mu.Unlock()
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
+	c.wakeWorkers()
 }
 
 func (c *Services) markCluster(cluster string) {
@@ -150,10 +140,7 @@ func (c *Services) markCluster(cluster string) {
 		c.dirty[key] = true
 	}
 	c.mu.Unlock()
-	select {
-	case c.ready <- struct{}{}:
-	default:
-	}
+	c.wakeWorkers()
 }
 
 // markAt marks key dirty at t, replacing any earlier wake-up for it that

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,12 +43,12 @@ func (c *Services) reconcile(ctx context.Context, key string) error {
 	}
 	retry := false
 	if plan.Start != nil {
-		msgs, err := c.start(ctx, rec, plan.Start)
+		msgs, placed, err := c.start(ctx, rec, plan.Start)
 		if err != nil {
 			return err
 		}
 		events = append(events, msgs...)
-		retry = len(msgs) == 0 || !strings.HasPrefix(msgs[len(msgs)-1], "has started")
+		retry = !placed
 	}
 	events = append(events, plan.Events...)
 	if err := c.record(ctx, key, plan, events, now); err != nil {
@@ -125,22 +126,16 @@ func (c *Services) taskDefinition(arn string) *ecs.TaskDefinition {
 	if !ok {
 		return nil
 	}
-	family, rev, ok := strings.Cut(a.Resource, ":")
-	n, err := parseRevision(rev)
-	if !ok || err != nil {
+	family, rev, _ := strings.Cut(a.Resource, ":")
+	n, err := strconv.ParseInt(rev, 10, 32)
+	if err != nil {
 		return nil
 	}
-	it, ok := c.opts.Store.TaskDefinitions.Get(store.TaskDefinitionKey(family, n))
+	it, ok := c.opts.Store.TaskDefinitions.Get(store.TaskDefinitionKey(family, int32(n)))
 	if !ok {
 		return nil
 	}
 	return &it.Value.TaskDefinition
-}
-
-func parseRevision(s string) (int32, error) {
-	var n int32
-	_, err := fmt.Sscan(s, &n)
-	return n, err
 }
 
 // taskViews are the service's tasks as reconcile sees them.
@@ -223,27 +218,16 @@ func (c *Services) stopTasks(ctx context.Context, cluster string, stops []reconc
 	for _, s := range stops {
 		key := cluster + "/" + s.Task
 		it, ok := c.opts.Store.Tasks.Get(key)
-		if !ok || it.Value.Task.DesiredStatus == ecs.TaskStopped {
+		if !ok {
 			continue
 		}
 		rec, err := store.Clone(it.Value)
 		if err != nil {
 			return nil, err
 		}
-		t := &rec.Task
-		t.DesiredStatus = ecs.TaskStopped
-		t.StopCode, t.StoppedReason = ecs.TaskStopCodeServiceSchedulerInitiated, s.Reason
-		if t.StoppingAt.IsZero() {
-			t.StoppingAt = now
+		if !rec.RequestStop(ecs.TaskStopCodeServiceSchedulerInitiated, s.Reason, now, c.opts.Store.HostGone(rec.HostID)) {
+			continue
 		}
-		if c.hostGone(rec.HostID) {
-			// No agent will report on it: it is stopped now.
-			t.LastStatus, t.StoppedAt, t.ExecutionStoppedAt = ecs.TaskStopped, now, now
-			for i := range t.Containers {
-				t.Containers[i].LastStatus = ecs.TaskStopped
-			}
-		}
-		t.Version++
 		writes = append(writes, c.opts.Store.Tasks.Replace(key, rec, it.ModRevision))
 		ids = append(ids, s.Task)
 	}
@@ -259,32 +243,24 @@ func (c *Services) stopTasks(ctx context.Context, cluster string, stops []reconc
 	return ids, nil
 }
 
-func (c *Services) hostGone(id string) bool {
-	if _, ok := c.opts.Store.Capacity.Get(id); ok {
-		return false
-	}
-	in := c.instance(id)
-	return in == nil || in.Value.Instance.Status == statusInactive
-}
-
 // start launches the tasks the plan asks for and returns the events that
-// tell what happened.
-func (c *Services) start(ctx context.Context, rec *store.ServiceRecord, s *reconcile.Start) ([]string, error) {
+// tell what happened, and whether every task was placed.
+func (c *Services) start(ctx context.Context, rec *store.ServiceRecord, s *reconcile.Start) ([]string, bool, error) {
 	i := slices.IndexFunc(rec.Service.Deployments, func(d ecs.Deployment) bool { return d.Id == s.Deployment })
 	if i < 0 {
-		return nil, nil
+		return nil, true, nil
 	}
 	res, err := c.opts.Launcher.LaunchServiceTasks(ctx, rec, &rec.Service.Deployments[i], s.Count, s.Instances)
 	switch {
 	case errors.Is(err, ErrNoInstances):
-		return []string{unplaceable + " Reason: No Container Instances were found in your cluster. " + troubleshooting}, nil
+		return []string{unplaceable + " Reason: No Container Instances were found in your cluster. " + troubleshooting}, false, nil
 	case err != nil && ctx.Err() != nil:
-		return nil, err
+		return nil, false, err
 	case err != nil:
 		// The launch itself was refused (say, the task definition is gone):
 		// tell the user, and try again later.
 		c.log.Warn("launch service tasks", "service", rec.Service.ServiceName, "err", err)
-		return []string{"was unable to place a task. Reason: " + err.Error()}, nil
+		return []string{"was unable to place a task. Reason: " + err.Error()}, false, nil
 	}
 	var msgs []string
 	if len(res.Tasks) > 0 {
@@ -297,7 +273,7 @@ func (c *Services) start(ctx context.Context, rec *store.ServiceRecord, s *recon
 	if len(res.Failures) > 0 {
 		msgs = append(msgs, placementEvent(res.Failures))
 	}
-	return msgs, nil
+	return msgs, len(res.Failures) == 0, nil
 }
 
 const (

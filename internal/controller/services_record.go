@@ -124,7 +124,7 @@ func (c *Services) rollBack(rec *store.ServiceRecord, at ecs.Timestamp) {
 		h.Status = ecs.ServiceDeploymentStatusROLLBACKINPROGRESS
 		h.StatusReason = "Circuit breaker triggered: rolling back to deployment " + rec.Completed.Id + "."
 		h.Rollback = &ecs.Rollback{Reason: h.StatusReason, StartedAt: at,
-			ServiceRevisionArn: c.opts.ARNs.ServiceRevision(rec.Cluster, s.ServiceName, deploymentNumber(rec.Completed.Id))}
+			ServiceRevisionArn: c.opts.ARNs.ServiceRevision(rec.Cluster, s.ServiceName, rec.Completed.Id)}
 		h.UpdatedAt = at
 		rec.Rollbacks = append(rec.Rollbacks, store.RollbackRecord{Deployment: d.Id, Of: failed})
 	}
@@ -139,9 +139,9 @@ func (c *Services) history(rec *store.ServiceRecord, deployment string) *ecs.Ser
 			deployment = r.Of
 		}
 	}
-	suffix := "/" + deploymentNumber(deployment)
+	arn := c.opts.ARNs.ServiceDeployment(rec.Cluster, rec.Service.ServiceName, deployment)
 	for i := range rec.History {
-		if strings.HasSuffix(rec.History[i].ServiceDeploymentArn, suffix) {
+		if rec.History[i].ServiceDeploymentArn == arn {
 			return &rec.History[i]
 		}
 	}
@@ -177,9 +177,6 @@ func (c *Services) historyRollout(rec *store.ServiceRecord, d *ecs.Deployment, a
 	}
 	h.UpdatedAt = at
 }
-
-// deploymentNumber is the numeric part of "ecs-svc/<n>".
-func deploymentNumber(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
 // addEvent puts msg first in the service's events unless ECS would hold
 // it back: a steady state already told with nothing since, or any other

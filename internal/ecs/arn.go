@@ -35,15 +35,15 @@ func (a ARNs) Service(cluster, name string) string {
 	return a.prefix() + "service/" + cluster + "/" + name
 }
 
-// ServiceDeployment is the ARN of one deployment of a service; id is the
-// numeric part of the deployment's ID ("ecs-svc/<id>").
-func (a ARNs) ServiceDeployment(cluster, service, id string) string {
-	return a.prefix() + "service-deployment/" + cluster + "/" + service + "/" + id
+// ServiceDeployment is the ARN of the deployment whose ID is deployment
+// ("ecs-svc/<n>"); it ends in the ID's number.
+func (a ARNs) ServiceDeployment(cluster, service, deployment string) string {
+	return a.prefix() + "service-deployment/" + cluster + "/" + service + "/" + strings.TrimPrefix(deployment, "ecs-svc/")
 }
 
-// ServiceRevision is the ARN of what one deployment of a service runs.
-func (a ARNs) ServiceRevision(cluster, service, id string) string {
-	return a.prefix() + "service-revision/" + cluster + "/" + service + "/" + id
+// ServiceRevision is the ARN of what the deployment deployment runs.
+func (a ARNs) ServiceRevision(cluster, service, deployment string) string {
+	return a.prefix() + "service-revision/" + cluster + "/" + service + "/" + strings.TrimPrefix(deployment, "ecs-svc/")
 }
 
 func (a ARNs) Container(cluster, id string) string {

@@ -68,6 +68,29 @@ type TaskRecord struct {
 	Service string `json:"service,omitzero"`
 }
 
+// RequestStop asks the task to stop with code and reason, unless it has
+// stopped or was asked already, and reports whether it changed. With its
+// host gone no agent will ever report on it, so it is stopped at once.
+func (r *TaskRecord) RequestStop(code ecs.TaskStopCode, reason string, now ecs.Timestamp, hostGone bool) bool {
+	t := &r.Task
+	if t.LastStatus == ecs.TaskStopped || t.DesiredStatus == ecs.TaskStopped && t.StopCode != "" {
+		return false
+	}
+	t.DesiredStatus = ecs.TaskStopped
+	t.StopCode, t.StoppedReason = code, reason
+	if t.StoppingAt.IsZero() {
+		t.StoppingAt = now
+	}
+	if hostGone {
+		t.LastStatus, t.StoppedAt, t.ExecutionStoppedAt = ecs.TaskStopped, now, now
+		for i := range t.Containers {
+			t.Containers[i].LastStatus = ecs.TaskStopped
+		}
+	}
+	t.Version++
+	return true
+}
+
 // Holds reports whether the task still holds its host's resources: until
 // it is STOPPED, as in ECS.
 func (r *TaskRecord) Holds() bool { return r.Task.LastStatus != ecs.TaskStopped }

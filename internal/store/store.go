@@ -130,6 +130,16 @@ func (s *Store) Close() {
 	}
 }
 
+// HostGone reports whether a task's host, a container instance or Fargate
+// capacity, was deregistered or removed.
+func (s *Store) HostGone(id string) bool {
+	if _, ok := s.Capacity.Get(id); ok {
+		return false
+	}
+	items := s.Instances.By(ByID, id)
+	return len(items) == 0 || items[0].Value.Instance.Status == "INACTIVE"
+}
+
 // Healthy reports whether etcd answers a read within ctx.
 func (s *Store) Healthy(ctx context.Context) error {
 	_, err := s.cli.Get(ctx, s.prefix+"health", clientv3.WithCountOnly())
