@@ -69,7 +69,7 @@ func (p *planner) daemon(instances []Instance) bounds {
 	stopped := p.retire(retire, healthyNow-minHealthy)
 	stuck := len(kept) < n && len(hosts) == 0 && stopped == 0 && len(retire) > 0 && p.settled()
 	p.stuck(stuck)
-	return bounds{want: n, retiring: len(retire), stuck: stuck}
+	return bounds{want: n, retiring: len(retire)}
 }
 
 // eligibleCount is how many instances a DAEMON service wants a task on.

@@ -75,7 +75,6 @@ func (p *planner) schedule(instances []Instance) {
 type bounds struct {
 	want     int // tasks the PRIMARY should have
 	retiring int // tasks still to be replaced
-	stuck    bool
 }
 
 // breakerTripped fails the PRIMARY deployment when its failed tasks reach
@@ -173,7 +172,7 @@ func (p *planner) replica() bounds {
 	// Stuck only when the bounds, not a back-off, hold everything back.
 	stuck := need > 0 && room <= 0 && stopped == 0 && len(retire) > 0 && p.settled()
 	p.stuck(stuck)
-	return bounds{want: n, retiring: len(retire), stuck: stuck}
+	return bounds{want: n, retiring: len(retire)}
 }
 
 // stuck tells the user when the deployment configuration allows neither
