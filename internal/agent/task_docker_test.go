@@ -286,6 +286,9 @@ func TestDockerStopTimeout(t *testing.T) {
 	task := e.task("", stubborn)
 	r := e.start(nil, task, nil)
 	awaitStatus(t, r, ecs.TaskRunning, 30*time.Second)
+	// RUNNING means the process exists, not that it has set SIGTERM aside
+	// yet; a stop in between ends it at once (seen as exit code 2 under load).
+	time.Sleep(500 * time.Millisecond)
 	begin := time.Now()
 	r.Desire(ecs.TaskStopped)
 	st := awaitStatus(t, r, ecs.TaskStopped, 8*time.Second)
